@@ -1,0 +1,57 @@
+// bun bench [section ...] [--json] [--compare <file>] [--threads N]: throughput and memory benchmarks.
+// Sections so far: kernels. Results print as tables; --json writes bench/results/<date>-<host>.json.
+import cac from "cac";
+import { hostname } from "node:os";
+import { join } from "node:path";
+import { Context } from "../src/native/index.ts";
+import { runKernelBench } from "./kernels.ts";
+import { printTable, type Row } from "./table.ts";
+
+const sections = ["kernels"] as const;
+type Section = (typeof sections)[number];
+
+const cli = cac("bun bench");
+cli
+  .command("[...sections]", `Run benchmark sections (${sections.join(", ")}); all when none is named`)
+  .option("--json", "Write results to bench/results/<date>-<host>.json")
+  .option("--compare <file>", "Print ratios against an earlier results file")
+  .option("--threads <n>", "Threads for the native library (default: all cores)")
+  .action(async (names: string[], options: { json?: boolean; compare?: string; threads?: number }) => {
+    const chosen = (names.length ? names : sections) as Section[];
+    for (const name of chosen) if (!sections.includes(name)) throw new Error(`bun bench: unknown section '${name}' (${sections.join(", ")})`);
+    const ctx = Context.create("cpu");
+    if (options.threads) ctx.threads = Number(options.threads);
+    const results: Record<string, unknown> = {
+      date: new Date().toISOString(), host: hostname(), threads: ctx.threads, build: String(ctx.lib.symbols.dusa_build_info()),
+    };
+    console.log(`dusa bench on ${results.host}: ${results.build}; ${ctx.threads} threads`);
+    if (chosen.includes("kernels")) {
+      const { ceilings, rows } = runKernelBench(ctx);
+      console.log(`\nceilings measured in this run: GEMM ${ceilings.gflops.toFixed(1)} GFLOP/s (2048³ sgemm), memory ${ceilings.gbps.toFixed(1)} GB/s (64 MiB copy, read+write)`);
+      printTable("kernels", rows);
+      results.kernels = { ceilings, rows };
+    }
+    if (options.compare) compare(results, await Bun.file(options.compare).json());
+    if (options.json) {
+      const path = join(import.meta.dir, "results", `${new Date().toISOString().slice(0, 10)}-${hostname()}.json`);
+      await Bun.write(path, JSON.stringify(results, null, 2));
+      console.log(`\nwrote ${path}`);
+    }
+    ctx.destroy();
+  });
+
+function compare(now: Record<string, unknown>, before: Record<string, unknown>): void {
+  const rows: Row[] = [];
+  for (const section of sections) {
+    const a = (now[section] as { rows?: Row[] } | undefined)?.rows ?? [];
+    const b = new Map(((before[section] as { rows?: Row[] } | undefined)?.rows ?? []).map((r) => [String(r.kernel), r]));
+    for (const row of a) {
+      const old = b.get(String(row.kernel));
+      if (old) rows.push({ kernel: String(row.kernel), "ms now": row.ms, "ms before": old.ms, speedup: Number(old.ms) / Number(row.ms) });
+    }
+  }
+  printTable(`compared with ${before.date} on ${before.host}`, rows);
+}
+
+cli.help();
+cli.parse();

@@ -1,0 +1,17 @@
+// Timing: warm up, then run until a time budget is spent; report the median of the timed runs.
+export type Timing = { median: number; min: number; runs: number };
+
+export function timeIt(fn: () => void, options: { warmup?: number; minRuns?: number; budget?: number } = {}): Timing {
+  const { warmup = 2, minRuns = 5, budget = 0.4 } = options;
+  for (let i = 0; i < warmup; i++) fn();
+  const samples: number[] = [];
+  const start = performance.now();
+  while (samples.length < minRuns || (performance.now() - start) / 1000 < budget) {
+    const t0 = performance.now();
+    fn();
+    samples.push((performance.now() - t0) / 1000);
+    if (samples.length >= 1000) break;
+  }
+  samples.sort((a, b) => a - b);
+  return { median: samples[Math.floor(samples.length / 2)], min: samples[0], runs: samples.length };
+}

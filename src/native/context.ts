@@ -1,0 +1,171 @@
+// A native context: backend, device, threads, tagged memory accounting, profiler, and the one place native
+// calls are made (call), which turns a failed status into a DusaError naming the op and its argument shapes.
+import { CString, ptr as addressOf } from "bun:ffi";
+import type { Backend } from "./build.ts";
+import { DusaError } from "./errors.ts";
+import { openLibrary, type NativeLibrary } from "./library.ts";
+import type { PtrArg } from "./ptr.ts";
+import { parameters, type OpArgs, type OpName } from "./symbols.ts";
+import { Tensor, formatShape, numel, tags, type DType, type HostArray, type Tag } from "./tensor.ts";
+
+export type GemmPath = "auto" | "blas" | "blocked" | "naive";
+const gemmPaths: GemmPath[] = ["auto", "blas", "blocked", "naive"];
+export type MemoryStats = Record<Tag, { current: number; peak: number }>;
+export type ProfileEntry = { name: string; calls: number; seconds: number };
+
+function describeArg(name: string, value: unknown): string {
+  if (value instanceof Tensor) return `${name}=${value.freed ? "freed" : formatShape(value.shape)}`;
+  if (value === null || value === undefined) return `${name}=null`;
+  if (ArrayBuffer.isView(value)) return `${name}=host[${(value as HostArray).length ?? value.byteLength}]`;
+  return `${name}=${value}`;
+}
+
+export class Context {
+  readonly lib: NativeLibrary;
+  #handle: number;
+  #live = new Set<Tensor>();
+  #out64 = new BigUint64Array(2);
+  #outPtr = new BigUint64Array(1);
+
+  private constructor(lib: NativeLibrary, handle: number, readonly backend: Backend, readonly device: number) {
+    this.lib = lib;
+    this.#handle = handle;
+  }
+
+  static create(backend: Backend = "cpu", device = 0): Context {
+    const lib = openLibrary(backend);
+    const out = new BigUint64Array(1);
+    const status = lib.symbols.dusa_ctx_create(out, Buffer.from(`${backend}\0`), device);
+    if (status !== 0) throw new DusaError("dusa_ctx_create", status, Context.lastError(lib), `backend=${backend}, device=${device}`);
+    return new Context(lib, Number(out[0]), backend, device);
+  }
+
+  static lastError(lib: NativeLibrary): string {
+    return String(lib.symbols.dusa_last_error());
+  }
+
+  get handle(): number {
+    if (this.#handle === 0) throw new Error("dusa: use of a destroyed context");
+    return this.#handle;
+  }
+
+  supports(name: OpName): boolean {
+    return !this.lib.missing.has(name);
+  }
+
+  /** Calls a native op (context passed implicitly); throws DusaError on a failed status. */
+  call<K extends OpName>(name: K, ...args: OpArgs[K]): void {
+    const fn = (this.lib.symbols as unknown as Record<string, (...a: unknown[]) => number>)[name];
+    if (!fn) throw new DusaError(name, 4, `not implemented by the ${this.backend} backend`, "");
+    const raw = (args as unknown[]).map((a) => (a instanceof Tensor ? a.ptr : a));
+    const status = fn(this.handle, ...raw);
+    if (status !== 0) {
+      const names = (parameters[name] ?? []).slice(1).map((p) => p[0]);
+      const described = (args as unknown[]).map((a, i) => describeArg(names[i] ?? `arg${i}`, a)).join(", ");
+      throw new DusaError(name, status, Context.lastError(this.lib), described);
+    }
+  }
+
+  alloc(shape: readonly number[], tag: Tag = "act", dtype: DType = "f32"): Tensor {
+    const size = numel(shape);
+    if (!Number.isInteger(size) || size <= 0 || shape.some((d) => !Number.isInteger(d) || d <= 0))
+      throw new Error(`dusa: cannot allocate a tensor of shape ${formatShape(shape)}`);
+    this.call("dusa_alloc", this.#outPtr, size * 4, tags.indexOf(tag));
+    const tensor = new Tensor(this, Number(this.#outPtr[0]), shape, dtype, tag);
+    this.#live.add(tensor);
+    return tensor;
+  }
+
+  upload(data: ArrayLike<number>, shape: readonly number[], tag: Tag = "act", dtype: DType = data instanceof Int32Array ? "i32" : "f32"): Tensor {
+    if (data.length !== numel(shape)) throw new Error(`dusa: ${data.length} values for shape ${formatShape(shape)}`);
+    return this.alloc(shape, tag, dtype).write(data);
+  }
+
+  zeros(shape: readonly number[], tag: Tag = "act"): Tensor {
+    return this.alloc(shape, tag).fill(0);
+  }
+
+  release(tensor: Tensor, address: number): void {
+    this.#live.delete(tensor);
+    if (this.#handle !== 0) this.call("dusa_free", address);
+  }
+
+  get liveTensors(): number {
+    return this.#live.size;
+  }
+
+  set threads(n: number) {
+    this.call("dusa_ctx_set_threads", n);
+  }
+
+  get threads(): number {
+    const out = new Int32Array(1);
+    this.call("dusa_ctx_get_threads", out);
+    return out[0];
+  }
+
+  setReference(on: boolean): void {
+    this.call("dusa_ctx_set_reference", on ? 1 : 0);
+  }
+
+  setGemmPath(path: GemmPath): void {
+    this.call("dusa_ctx_set_gemm_path", gemmPaths.indexOf(path));
+  }
+
+  get hasBlas(): boolean {
+    return this.lib.symbols.dusa_has_blas() === 1;
+  }
+
+  setMemoryLimit(bytes: number): void {
+    this.call("dusa_ctx_set_memory_limit", bytes);
+  }
+
+  memory(): MemoryStats {
+    const stats = {} as MemoryStats;
+    tags.forEach((tag, i) => {
+      this.call("dusa_memory_stats", i, this.#out64, addressOf(this.#out64, 8));
+      stats[tag] = { current: Number(this.#out64[0]), peak: Number(this.#out64[1]) };
+    });
+    return stats;
+  }
+
+  resetPeak(): void {
+    this.call("dusa_memory_reset_peak");
+  }
+
+  sync(): void {
+    this.call("dusa_sync");
+  }
+
+  profile(enabled: boolean): void {
+    this.call("dusa_profile_enable", enabled ? 1 : 0);
+  }
+
+  resetProfile(): void {
+    this.call("dusa_profile_reset");
+  }
+
+  profileEntries(): ProfileEntry[] {
+    const count = new Int32Array(1);
+    this.call("dusa_profile_count", count);
+    const name = new Uint8Array(128);
+    const calls = new BigUint64Array(1);
+    const seconds = new Float64Array(1);
+    const entries: ProfileEntry[] = [];
+    for (let i = 0; i < count[0]; i++) {
+      this.call("dusa_profile_entry", i, name, name.length, calls, seconds);
+      entries.push({ name: new CString(addressOf(name)).toString(), calls: Number(calls[0]), seconds: seconds[0] });
+    }
+    return entries;
+  }
+
+  destroy(): void {
+    if (this.#handle === 0) return;
+    for (const t of this.#live) t.invalidate();
+    this.#live.clear();
+    this.lib.symbols.dusa_ctx_destroy(this.#handle as never);
+    this.#handle = 0;
+  }
+}
+
+export type { PtrArg };

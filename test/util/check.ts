@@ -1,0 +1,64 @@
+// Comparison and gradient-checking helpers shared by the op tests.
+import { expect } from "bun:test";
+import type { Context, Tensor } from "../../src/native/index.ts";
+
+export type F64 = Float64Array;
+
+export function toF64(a: ArrayLike<number>): F64 {
+  return Float64Array.from(a);
+}
+
+/** ||actual - ref|| / ||ref|| (absolute norm of the difference when ref is all zeros). */
+export function relErr(actual: ArrayLike<number>, ref: ArrayLike<number>): number {
+  if (actual.length !== ref.length) throw new Error(`relErr: length ${actual.length} vs ${ref.length}`);
+  let diff = 0, norm = 0;
+  for (let i = 0; i < ref.length; i++) {
+    const d = actual[i] - ref[i];
+    diff += d * d;
+    norm += ref[i] * ref[i];
+  }
+  if (Number.isNaN(diff)) return Number.POSITIVE_INFINITY;
+  return norm === 0 ? Math.sqrt(diff) : Math.sqrt(diff / norm);
+}
+
+/** Asserts relErr(actual, ref) <= tol, with the label and the seed in the message. */
+export function expectClose(label: string, actual: ArrayLike<number>, ref: ArrayLike<number>, tol: number, seed?: number): void {
+  const err = relErr(actual, ref);
+  const where = seed === undefined ? "" : ` (seed ${seed}; replay with DUSA_TEST_SEED=${seed})`;
+  if (!(err <= tol)) {
+    let worst = 0;
+    for (let i = 0; i < ref.length; i++) if (!(Math.abs(actual[i] - ref[i]) <= Math.abs(actual[worst] - ref[worst]))) worst = i;
+    throw new Error(`${label}: relative error ${err.toExponential(3)} > ${tol}${where}; worst at [${worst}]: got ${actual[worst]}, want ${ref[worst]}`);
+  }
+  expect(err).toBeLessThanOrEqual(tol);
+}
+
+/** Allocates an output tensor filled with NaN, so a kernel that skips an element is caught. */
+export function poisoned(ctx: Context, shape: readonly number[]): Tensor {
+  return ctx.alloc(shape).fill(Number.NaN);
+}
+
+export function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
+  return s;
+}
+
+/**
+ * Central finite differences in float64 of L(x) = <f(inputs), upstream> with respect to inputs[which].
+ * f must be a float64 forward reference.
+ */
+export function finiteDiff(f: (inputs: F64[]) => ArrayLike<number>, inputs: F64[], upstream: ArrayLike<number>, which: number, h = 1e-6): F64 {
+  const x = inputs[which];
+  const grad = new Float64Array(x.length);
+  for (let i = 0; i < x.length; i++) {
+    const saved = x[i];
+    x[i] = saved + h;
+    const plus = dot(f(inputs), upstream);
+    x[i] = saved - h;
+    const minus = dot(f(inputs), upstream);
+    x[i] = saved;
+    grad[i] = (plus - minus) / (2 * h);
+  }
+  return grad;
+}
