@@ -2,6 +2,7 @@
 #include <cmath>
 
 #include "cpu.h"
+#include "vecmath.h"
 
 namespace {
 constexpr float SQRT_HALF = 0.70710678118654752440f;
@@ -9,6 +10,15 @@ constexpr float INV_SQRT_2PI = 0.39894228040143267794f;
 constexpr float SQRT_2_OVER_PI = 0.79788456080286535588f;
 constexpr float GELU_C = 0.044715f;
 constexpr int64_t PARALLEL_MIN = 1 << 15;
+
+// 0.5 (1 + tanh(u)) = sigmoid(2u): no cancellation when tanh(u) is near -1
+inline float sigmoid(float z) { return 1.0f / (1.0f + dusa::exp_vec(-z)); }
+
+// the standard normal CDF 0.5 (1 + erf(x / sqrt 2)), from erfc so the tails keep their relative accuracy
+inline float phi(float x) {
+  float e = dusa::erfc_nonneg(std::fabs(x) * SQRT_HALF);
+  return x >= 0.0f ? 1.0f - 0.5f * e : 0.5f * e;
+}
 }  // namespace
 
 extern "C" {
@@ -21,14 +31,11 @@ int dusa_gelu_forward(dusa_ctx* ctx, float* out, const float* in, uint64_t n, in
 #pragma omp parallel for simd num_threads(ctx->threads) schedule(static) if (count > PARALLEL_MIN)
     for (int64_t i = 0; i < count; i++) {
       float x = in[i];
-      out[i] = 0.5f * x * (1.0f + std::tanh(SQRT_2_OVER_PI * (x + GELU_C * x * x * x)));
+      out[i] = x * sigmoid(2.0f * SQRT_2_OVER_PI * (x + GELU_C * x * x * x));
     }
   } else {
 #pragma omp parallel for simd num_threads(ctx->threads) schedule(static) if (count > PARALLEL_MIN)
-    for (int64_t i = 0; i < count; i++) {
-      float x = in[i];
-      out[i] = 0.5f * x * (1.0f + std::erf(x * SQRT_HALF));
-    }
+    for (int64_t i = 0; i < count; i++) out[i] = in[i] * phi(in[i]);
   }
   return DUSA_OK;
 }
@@ -41,15 +48,15 @@ int dusa_gelu_backward(dusa_ctx* ctx, float* din, const float* dout, const float
 #pragma omp parallel for simd num_threads(ctx->threads) schedule(static) if (count > PARALLEL_MIN)
     for (int64_t i = 0; i < count; i++) {
       float x = in[i];
-      float th = std::tanh(SQRT_2_OVER_PI * (x + GELU_C * x * x * x));
+      float s = sigmoid(2.0f * SQRT_2_OVER_PI * (x + GELU_C * x * x * x));
       float dinner = SQRT_2_OVER_PI * (1.0f + 3.0f * GELU_C * x * x);
-      din[i] = dout[i] * (0.5f * (1.0f + th) + 0.5f * x * (1.0f - th * th) * dinner);
+      din[i] = dout[i] * (s + 2.0f * x * s * (1.0f - s) * dinner);
     }
   } else {
 #pragma omp parallel for simd num_threads(ctx->threads) schedule(static) if (count > PARALLEL_MIN)
     for (int64_t i = 0; i < count; i++) {
       float x = in[i];
-      din[i] = dout[i] * (0.5f * (1.0f + std::erf(x * SQRT_HALF)) + x * INV_SQRT_2PI * std::exp(-0.5f * x * x));
+      din[i] = dout[i] * (phi(x) + x * INV_SQRT_2PI * dusa::exp_vec(-0.5f * x * x));
     }
   }
   return DUSA_OK;
@@ -60,7 +67,7 @@ int dusa_silu_forward(dusa_ctx* ctx, float* out, const float* in, uint64_t n) {
   CHECK_PTR(out); CHECK_PTR(in);
   int64_t count = (int64_t)n;
 #pragma omp parallel for simd num_threads(ctx->threads) schedule(static) if (count > PARALLEL_MIN)
-  for (int64_t i = 0; i < count; i++) out[i] = in[i] / (1.0f + std::exp(-in[i]));
+  for (int64_t i = 0; i < count; i++) out[i] = in[i] * sigmoid(in[i]);
   return DUSA_OK;
 }
 
@@ -70,7 +77,7 @@ int dusa_silu_backward(dusa_ctx* ctx, float* din, const float* dout, const float
   int64_t count = (int64_t)n;
 #pragma omp parallel for simd num_threads(ctx->threads) schedule(static) if (count > PARALLEL_MIN)
   for (int64_t i = 0; i < count; i++) {
-    float s = 1.0f / (1.0f + std::exp(-in[i]));
+    float s = sigmoid(in[i]);
     din[i] = dout[i] * s * (1.0f + in[i] * (1.0f - s));
   }
   return DUSA_OK;
