@@ -1,0 +1,290 @@
+// conv2d.cpp — dense 2D convolution over NCHW, forward and backward, as im2col + GEMM.
+//
+// Per image b, with K = IC*KH*KW and P = OH*OW output pixels:
+//   out_b (OC, P) = weight (OC, K) @ col_b (K, P) + bias
+// col_b is built a band of output rows at a time, so the workspace stays within COL_FLOATS floats whatever the
+// image height (SD-VAE: 128-channel 3x3 convs at 256x256 take 56-row bands); the floor is one row, K*OW floats. A 1x1 stride-1 unpadded conv is a
+// plain GEMM on the input (col_b == in_b). Backward, per band:
+//   dweight (OC, K) += dout_band (OC, n) @ col_band^T (n, K)
+//   dcol (K, n) = weight^T (K, OC) @ dout_band (OC, n), then col2im adds dcol into din (zeroed first).
+// Reference mode: a direct convolution loop, accumulated in double.
+#include <algorithm>
+#include <cstring>
+
+#include "cpu.h"
+
+namespace {
+
+constexpr int64_t COL_FLOATS = 16 << 20;  // im2col band budget (64 MiB)
+
+struct Conv {
+  int B, IC, H, W, OC, KH, KW, sh, sw, pt, pb, pl, pr, OH, OW;
+  int64_t K() const { return (int64_t)IC * KH * KW; }
+  int64_t P() const { return (int64_t)OH * OW; }
+  bool pointwise() const { return KH == 1 && KW == 1 && sh == 1 && sw == 1 && pt == 0 && pb == 0 && pl == 0 && pr == 0; }
+  // output rows per im2col band
+  int band() const {
+    int64_t rows = COL_FLOATS / std::max<int64_t>(1, K() * OW);
+    return (int)std::max<int64_t>(1, std::min<int64_t>(rows, OH));
+  }
+};
+
+int validate(const char* fn, const Conv& c) {
+  if (c.B <= 0 || c.IC <= 0 || c.H <= 0 || c.W <= 0 || c.OC <= 0 || c.KH <= 0 || c.KW <= 0)
+    return dusa::fail(DUSA_ERR_INVALID, "%s: sizes must be > 0 (B=%d IC=%d H=%d W=%d OC=%d KH=%d KW=%d)", fn, c.B, c.IC,
+                      c.H, c.W, c.OC, c.KH, c.KW);
+  if (c.sh < 1 || c.sw < 1) return dusa::fail(DUSA_ERR_INVALID, "%s: strides must be >= 1, got (%d, %d)", fn, c.sh, c.sw);
+  if (c.pt < 0 || c.pb < 0 || c.pl < 0 || c.pr < 0)
+    return dusa::fail(DUSA_ERR_INVALID, "%s: pads must be >= 0, got (top %d, bottom %d, left %d, right %d)", fn, c.pt,
+                      c.pb, c.pl, c.pr);
+  if (c.H + c.pt + c.pb < c.KH)
+    return dusa::fail(DUSA_ERR_INVALID, "%s: H + pads (%d) smaller than KH (%d)", fn, c.H + c.pt + c.pb, c.KH);
+  if (c.W + c.pl + c.pr < c.KW)
+    return dusa::fail(DUSA_ERR_INVALID, "%s: W + pads (%d) smaller than KW (%d)", fn, c.W + c.pl + c.pr, c.KW);
+  return DUSA_OK;
+}
+
+// Output columns ow whose input column ow*sw - pl + kw lies in [0, W): [lo, hi).
+inline void valid_cols(const Conv& c, int kw, int* lo, int* hi) {
+  int off = c.pl - kw;  // iw = ow*sw - off
+  int a = off <= 0 ? 0 : (off + c.sw - 1) / c.sw;
+  int b = (c.W - 1 + off) < 0 ? 0 : (c.W - 1 + off) / c.sw + 1;
+  *lo = std::min(a, c.OW);
+  *hi = std::max(*lo, std::min(b, c.OW));
+}
+
+// col (K, rows*OW) for output rows [oh0, oh0 + rows) of one image x (IC, H, W)
+void im2col(dusa_ctx* ctx, const Conv& c, const float* x, int oh0, int rows, float* col) {
+  int64_t n = (int64_t)rows * c.OW;
+  int64_t K = c.K();
+#pragma omp parallel for num_threads(ctx->threads) schedule(static) if (K * n > (1 << 15))
+  for (int64_t r = 0; r < K; r++) {
+    int ic = (int)(r / (c.KH * c.KW)), kh = (int)(r / c.KW % c.KH), kw = (int)(r % c.KW);
+    int lo, hi;
+    valid_cols(c, kw, &lo, &hi);
+    const float* plane = x + (int64_t)ic * c.H * c.W;
+    for (int i = 0; i < rows; i++) {
+      float* dst = col + r * n + (int64_t)i * c.OW;
+      int ih = (oh0 + i) * c.sh - c.pt + kh;
+      if (ih < 0 || ih >= c.H) {
+        std::memset(dst, 0, sizeof(float) * c.OW);
+        continue;
+      }
+      const float* src = plane + (int64_t)ih * c.W;
+      int64_t shift = (int64_t)kw - c.pl;  // output column ow reads input column ow*sw + shift
+      for (int ow = 0; ow < lo; ow++) dst[ow] = 0.0f;
+      if (c.sw == 1) {
+        if (hi > lo) std::memcpy(dst + lo, src + lo + shift, sizeof(float) * (hi - lo));
+      } else {
+        for (int ow = lo; ow < hi; ow++) dst[ow] = src[(int64_t)ow * c.sw + shift];
+      }
+      for (int ow = hi; ow < c.OW; ow++) dst[ow] = 0.0f;
+    }
+  }
+}
+
+// dx (IC, H, W) += the columns dcol (K, rows*OW) of output rows [oh0, oh0 + rows); parallel over input channels
+void col2im(dusa_ctx* ctx, const Conv& c, const float* dcol, int oh0, int rows, float* dx) {
+  int64_t n = (int64_t)rows * c.OW;
+#pragma omp parallel for num_threads(ctx->threads) schedule(static) if (c.K() * n > (1 << 15))
+  for (int ic = 0; ic < c.IC; ic++) {
+    float* plane = dx + (int64_t)ic * c.H * c.W;
+    for (int kh = 0; kh < c.KH; kh++)
+      for (int kw = 0; kw < c.KW; kw++) {
+        int64_t r = ((int64_t)ic * c.KH + kh) * c.KW + kw;
+        int lo, hi;
+        valid_cols(c, kw, &lo, &hi);
+        for (int i = 0; i < rows; i++) {
+          int ih = (oh0 + i) * c.sh - c.pt + kh;
+          if (ih < 0 || ih >= c.H) continue;
+          const float* src = dcol + r * n + (int64_t)i * c.OW;
+          float* dst = plane + (int64_t)ih * c.W;
+          int64_t shift = (int64_t)kw - c.pl;
+          for (int ow = lo; ow < hi; ow++) dst[(int64_t)ow * c.sw + shift] += src[ow];
+        }
+      }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// reference: direct loops, double accumulators
+
+void forward_reference(const Conv& c, float* out, const float* in, const float* w, const float* bias) {
+  for (int b = 0; b < c.B; b++)
+    for (int oc = 0; oc < c.OC; oc++)
+      for (int oh = 0; oh < c.OH; oh++)
+        for (int ow = 0; ow < c.OW; ow++) {
+          double acc = bias ? bias[oc] : 0.0;
+          for (int ic = 0; ic < c.IC; ic++)
+            for (int kh = 0; kh < c.KH; kh++)
+              for (int kw = 0; kw < c.KW; kw++) {
+                int ih = oh * c.sh - c.pt + kh, iw = ow * c.sw - c.pl + kw;
+                if (ih < 0 || ih >= c.H || iw < 0 || iw >= c.W) continue;
+                acc += (double)in[(((int64_t)b * c.IC + ic) * c.H + ih) * c.W + iw] *
+                       w[(((int64_t)oc * c.IC + ic) * c.KH + kh) * c.KW + kw];
+              }
+          out[(((int64_t)b * c.OC + oc) * c.OH + oh) * c.OW + ow] = (float)acc;
+        }
+}
+
+void backward_reference(const Conv& c, float* din, float* dw, float* db, const float* dout, const float* in,
+                        const float* w) {
+  auto dout_at = [&](int b, int oc, int oh, int ow) { return dout[(((int64_t)b * c.OC + oc) * c.OH + oh) * c.OW + ow]; };
+  if (din) {
+    for (int b = 0; b < c.B; b++)
+      for (int ic = 0; ic < c.IC; ic++)
+        for (int ih = 0; ih < c.H; ih++)
+          for (int iw = 0; iw < c.W; iw++) {
+            double acc = 0.0;
+            for (int oc = 0; oc < c.OC; oc++)
+              for (int kh = 0; kh < c.KH; kh++)
+                for (int kw = 0; kw < c.KW; kw++) {
+                  int th = ih + c.pt - kh, tw = iw + c.pl - kw;  // = oh*sh, ow*sw
+                  if (th < 0 || tw < 0 || th % c.sh || tw % c.sw) continue;
+                  int oh = th / c.sh, ow = tw / c.sw;
+                  if (oh >= c.OH || ow >= c.OW) continue;
+                  acc += (double)dout_at(b, oc, oh, ow) * w[(((int64_t)oc * c.IC + ic) * c.KH + kh) * c.KW + kw];
+                }
+            din[(((int64_t)b * c.IC + ic) * c.H + ih) * c.W + iw] = (float)acc;
+          }
+  }
+  if (dw) {
+    for (int oc = 0; oc < c.OC; oc++)
+      for (int ic = 0; ic < c.IC; ic++)
+        for (int kh = 0; kh < c.KH; kh++)
+          for (int kw = 0; kw < c.KW; kw++) {
+            double acc = 0.0;
+            for (int b = 0; b < c.B; b++)
+              for (int oh = 0; oh < c.OH; oh++)
+                for (int ow = 0; ow < c.OW; ow++) {
+                  int ih = oh * c.sh - c.pt + kh, iw = ow * c.sw - c.pl + kw;
+                  if (ih < 0 || ih >= c.H || iw < 0 || iw >= c.W) continue;
+                  acc += (double)dout_at(b, oc, oh, ow) * in[(((int64_t)b * c.IC + ic) * c.H + ih) * c.W + iw];
+                }
+            dw[(((int64_t)oc * c.IC + ic) * c.KH + kh) * c.KW + kw] += (float)acc;
+          }
+  }
+  if (db) {
+    for (int oc = 0; oc < c.OC; oc++) {
+      double acc = 0.0;
+      for (int b = 0; b < c.B; b++)
+        for (int oh = 0; oh < c.OH; oh++)
+          for (int ow = 0; ow < c.OW; ow++) acc += dout_at(b, oc, oh, ow);
+      db[oc] += (float)acc;
+    }
+  }
+}
+
+}  // namespace
+
+extern "C" {
+
+int dusa_conv2d_forward(dusa_ctx* ctx, float* out, const float* in, const float* weight, const float* bias, int B,
+                        int IC, int H, int W, int OC, int KH, int KW, int stride_h, int stride_w, int pad_top,
+                        int pad_bottom, int pad_left, int pad_right) {
+  DUSA_OP(ctx);
+  CHECK_PTR(out); CHECK_PTR(in); CHECK_PTR(weight);
+  Conv c{B, IC, H, W, OC, KH, KW, stride_h, stride_w, pad_top, pad_bottom, pad_left, pad_right, 0, 0};
+  if (int s = validate(__func__, c)) return s;
+  c.OH = (H + pad_top + pad_bottom - KH) / stride_h + 1;
+  c.OW = (W + pad_left + pad_right - KW) / stride_w + 1;
+  if (ctx->reference) {
+    forward_reference(c, out, in, weight, bias);
+    return DUSA_OK;
+  }
+  int64_t K = c.K(), P = c.P();
+  bool direct = c.pointwise();
+  int band = c.band();
+  float* col = nullptr;
+  if (!direct) {
+    col = dusa::workspace(ctx, (uint64_t)K * band * c.OW);
+    if (!col) return DUSA_ERR_OOM;
+  }
+  for (int b = 0; b < B; b++) {
+    const float* x = in + (int64_t)b * IC * H * W;  // (IC, H, W)
+    float* y = out + (int64_t)b * OC * P;           // (OC, OH, OW)
+    float beta = 0.0f;
+    if (bias) {
+#pragma omp parallel for num_threads(ctx->threads) schedule(static) if ((int64_t)OC * P > (1 << 15))
+      for (int oc = 0; oc < OC; oc++) std::fill(y + (int64_t)oc * P, y + (int64_t)(oc + 1) * P, bias[oc]);
+      beta = 1.0f;
+    }
+    if (direct) {
+      dusa::gemm(ctx, false, false, OC, (int)P, (int)K, 1.0f, weight, (int)K, x, (int)P, beta, y, (int)P);
+      continue;
+    }
+    for (int oh0 = 0; oh0 < c.OH; oh0 += band) {
+      int rows = std::min(band, c.OH - oh0);
+      int n = rows * c.OW;
+      im2col(ctx, c, x, oh0, rows, col);
+      // (OC, K) @ (K, n) -> columns [oh0*OW, oh0*OW + n) of y
+      dusa::gemm(ctx, false, false, OC, n, (int)K, 1.0f, weight, (int)K, col, n, beta, y + (int64_t)oh0 * c.OW, (int)P);
+    }
+  }
+  return DUSA_OK;
+}
+
+int dusa_conv2d_backward(dusa_ctx* ctx, float* din, float* dweight, float* dbias, const float* dout, const float* in,
+                         const float* weight, int B, int IC, int H, int W, int OC, int KH, int KW, int stride_h,
+                         int stride_w, int pad_top, int pad_bottom, int pad_left, int pad_right) {
+  DUSA_OP(ctx);
+  CHECK_PTR(dout);
+  CHECK_ARG(!din || weight, "%s: weight is null but din is requested", __func__);
+  CHECK_ARG(!dweight || in, "%s: in is null but dweight is requested", __func__);
+  Conv c{B, IC, H, W, OC, KH, KW, stride_h, stride_w, pad_top, pad_bottom, pad_left, pad_right, 0, 0};
+  if (int s = validate(__func__, c)) return s;
+  c.OH = (H + pad_top + pad_bottom - KH) / stride_h + 1;
+  c.OW = (W + pad_left + pad_right - KW) / stride_w + 1;
+  if (ctx->reference) {
+    backward_reference(c, din, dweight, dbias, dout, in, weight);
+    return DUSA_OK;
+  }
+  int64_t K = c.K(), P = c.P();
+  if (dbias) {
+#pragma omp parallel for num_threads(ctx->threads) schedule(static) if ((int64_t)B * OC * P > (1 << 15))
+    for (int oc = 0; oc < OC; oc++) {
+      double acc = 0.0;
+      for (int b = 0; b < B; b++) {
+        const float* g = dout + ((int64_t)b * OC + oc) * P;
+        for (int64_t p = 0; p < P; p++) acc += g[p];
+      }
+      dbias[oc] += (float)acc;
+    }
+  }
+  if (!din && !dweight) return DUSA_OK;
+  bool direct = c.pointwise();
+  int band = c.band();
+  float* col = nullptr;
+  if (!direct) {
+    col = dusa::workspace(ctx, (uint64_t)K * band * c.OW);
+    if (!col) return DUSA_ERR_OOM;
+  }
+  for (int b = 0; b < B; b++) {
+    const float* x = in ? in + (int64_t)b * IC * H * W : nullptr;  // (IC, H, W)
+    const float* g = dout + (int64_t)b * OC * P;                     // (OC, OH, OW)
+    float* dx = din ? din + (int64_t)b * IC * H * W : nullptr;
+    if (direct) {
+      // dweight (OC, IC) += g (OC, P) @ x^T (P, IC); dx (IC, P) = weight^T (IC, OC) @ g (OC, P)
+      if (dweight) dusa::gemm(ctx, false, true, OC, IC, (int)P, 1.0f, g, (int)P, x, (int)P, 1.0f, dweight, IC);
+      if (dx) dusa::gemm(ctx, true, false, IC, (int)P, OC, 1.0f, weight, IC, g, (int)P, 0.0f, dx, (int)P);
+      continue;
+    }
+    if (dx) std::memset(dx, 0, sizeof(float) * IC * H * W);
+    for (int oh0 = 0; oh0 < c.OH; oh0 += band) {
+      int rows = std::min(band, c.OH - oh0);
+      int n = rows * c.OW;
+      const float* g_band = g + (int64_t)oh0 * c.OW;  // (OC, n) at row stride P
+      if (dweight) {
+        im2col(ctx, c, x, oh0, rows, col);
+        dusa::gemm(ctx, false, true, OC, (int)K, n, 1.0f, g_band, (int)P, col, n, 1.0f, dweight, (int)K);
+      }
+      if (dx) {
+        dusa::gemm(ctx, true, false, (int)K, n, OC, 1.0f, weight, (int)K, g_band, (int)P, 0.0f, col, n);  // dcol
+        col2im(ctx, c, col, oh0, rows, dx);
+      }
+    }
+  }
+  return DUSA_OK;
+}
+
+}  // extern "C"
