@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <new>
+#include <vector>
 
 #include "cpu.h"
 
@@ -119,36 +121,60 @@ void gemm_serial(bool ta, bool tb, int M, int N, int K, float alpha, const float
   scale_c(M, N, beta, C, ldc);
   if (K == 0 || alpha == 0.0f) return;
   thread_local std::vector<float> a_pack, b_pack;
-  if ((int64_t)a_pack.size() < A_PACK) a_pack.resize(A_PACK);
-  if ((int64_t)b_pack.size() < B_PACK) b_pack.resize(B_PACK);
+  try {
+    if ((int64_t)a_pack.size() < A_PACK) a_pack.resize(A_PACK);
+    if ((int64_t)b_pack.size() < B_PACK) b_pack.resize(B_PACK);
+  } catch (const std::bad_alloc&) {
+    // no memory for 2 MiB of packing buffers: the unpacked loop still gives the right answer, slowly
+    gemm_naive(ta, tb, M, N, K, alpha, A, lda, B, ldb, 1.0f, C, ldc);
+    return;
+  }
   gemm_rows(ta, tb, 0, M, N, K, alpha, A, lda, B, ldb, C, ldc, a_pack.data(), b_pack.data());
 }
 
-static void gemm_blocked(int threads, bool ta, bool tb, int M, int N, int K, float alpha, const float* A, int lda,
-                         const float* B, int ldb, float beta, float* C, int ldc) {
+using SerialGemm = void (*)(bool, bool, int, int, int, float, const float*, int, const float*, int, float, float*, int);
+
+#ifdef DUSA_HAVE_CBLAS
+// OpenBLAS runs single-threaded (set once) and is parallelised by our OpenMP split below, so one thread pool
+// serves the whole library: a pthreads BLAS beside spinning OpenMP workers oversubscribes the cores.
+static void blas_serial(bool ta, bool tb, int M, int N, int K, float alpha, const float* A, int lda, const float* B,
+                        int ldb, float beta, float* C, int ldc) {
+  static const bool single = [] {
+    if (openblas_set_num_threads) openblas_set_num_threads(1);
+    return true;
+  }();
+  (void)single;
+  if (K == 0) return scale_c(M, N, beta, C, ldc);
+  cblas_sgemm(CBLAS_ROW_MAJOR, ta ? CBLAS_TRANS : CBLAS_NO_TRANS, tb ? CBLAS_TRANS : CBLAS_NO_TRANS, M, N, K, alpha, A,
+              lda, B, ldb, beta, C, ldc);
+}
+#endif
+
+// Splits C over threads (rows when there are enough, else columns); each thread runs a single-threaded GEMM.
+static void gemm_parallel(SerialGemm serial, int threads, bool ta, bool tb, int M, int N, int K, float alpha,
+                          const float* A, int lda, const float* B, int ldb, float beta, float* C, int ldc) {
   int64_t flops = 2LL * M * N * K;
-  if (threads <= 1 || flops < (1 << 18) || M < 2 * MR) {
-    gemm_serial(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  if (threads <= 1 || flops < (1 << 18) || (M < 2 * MR && N < 2 * NR)) {
+    serial(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     return;
   }
   if (M >= threads * MR) {
-    // split rows of C across threads; each packs its own B panel (cheap next to the multiply)
 #pragma omp parallel num_threads(threads)
     {
       int t = omp_get_thread_num(), nt = omp_get_num_threads();
       int slivers = (M + MR - 1) / MR;
       int m0 = std::min(M, (int)((int64_t)slivers * t / nt) * MR), m1 = std::min(M, (int)((int64_t)slivers * (t + 1) / nt) * MR);
-      if (m1 > m0) gemm_serial(ta, tb, m1 - m0, N, K, alpha, ta ? A + m0 : A + (int64_t)m0 * lda, lda, B, ldb, beta,
-                               C + (int64_t)m0 * ldc, ldc);
+      if (m1 > m0) serial(ta, tb, m1 - m0, N, K, alpha, ta ? A + m0 : A + (int64_t)m0 * lda, lda, B, ldb, beta,
+                          C + (int64_t)m0 * ldc, ldc);
     }
   } else {
-    // few rows: split columns
 #pragma omp parallel num_threads(threads)
     {
       int t = omp_get_thread_num(), nt = omp_get_num_threads();
-      int n0 = (int)((int64_t)N * t / nt), n1 = (int)((int64_t)N * (t + 1) / nt);
-      if (n1 > n0) gemm_serial(ta, tb, M, n1 - n0, K, alpha, A, lda, tb ? B + (int64_t)n0 * ldb : B + n0, ldb, beta,
-                               C + n0, ldc);
+      int slivers = (N + NR - 1) / NR;
+      int n0 = std::min(N, (int)((int64_t)slivers * t / nt) * NR), n1 = std::min(N, (int)((int64_t)slivers * (t + 1) / nt) * NR);
+      if (n1 > n0) serial(ta, tb, M, n1 - n0, K, alpha, A, lda, tb ? B + (int64_t)n0 * ldb : B + n0, ldb, beta,
+                          C + n0, ldc);
     }
   }
 }
@@ -160,18 +186,10 @@ void gemm(dusa_ctx* ctx, bool ta, bool tb, int M, int N, int K, float alpha, con
   if (path == DUSA_GEMM_AUTO) path = blas_available() ? DUSA_GEMM_BLAS : DUSA_GEMM_BLOCKED;
   if (path == DUSA_GEMM_NAIVE) return gemm_naive(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 #ifdef DUSA_HAVE_CBLAS
-  if (path == DUSA_GEMM_BLAS && K > 0) {
-    static int blas_threads = -1;
-    if (openblas_set_num_threads && blas_threads != ctx->threads) {
-      openblas_set_num_threads(ctx->threads);
-      blas_threads = ctx->threads;
-    }
-    cblas_sgemm(CBLAS_ROW_MAJOR, ta ? CBLAS_TRANS : CBLAS_NO_TRANS, tb ? CBLAS_TRANS : CBLAS_NO_TRANS, M, N, K, alpha,
-                A, lda, B, ldb, beta, C, ldc);
-    return;
-  }
+  if (path == DUSA_GEMM_BLAS)
+    return gemm_parallel(blas_serial, ctx->threads, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 #endif
-  gemm_blocked(ctx->threads, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  gemm_parallel(gemm_serial, ctx->threads, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
 }  // namespace dusa

@@ -123,7 +123,8 @@ DUSA_API int dusa_layernorm2d_forward(dusa_ctx* ctx, float* out, float* mean, fl
 DUSA_API int dusa_layernorm2d_backward(dusa_ctx* ctx, float* din, float* dweight, float* dbias, const float* dout, const float* in, const float* weight, const float* mean, const float* rstd, int B, int C, int HW);
 
 /* ---------------------------------------------------------------------------------------------
- * 3. GroupNorm over NCHW (B, C, HW) with G groups, affine; silu != 0 applies SiLU after it (fused).
+ * 3. GroupNorm over NCHW (B, C, HW) with G groups (C % G == 0); weight/bias may be NULL (1 and 0);
+ * silu != 0 applies SiLU after it (fused).
  * saves mean, rstd (B, G); backward recomputes the normalised values. */
 DUSA_API int dusa_groupnorm_forward(dusa_ctx* ctx, float* out, float* mean, float* rstd, const float* in, const float* weight, const float* bias, int B, int C, int HW, int G, float eps, int silu);
 DUSA_API int dusa_groupnorm_backward(dusa_ctx* ctx, float* din, float* dweight, float* dbias, const float* dout, const float* in, const float* weight, const float* bias, const float* mean, const float* rstd, int B, int C, int HW, int G, int silu);
