@@ -27,7 +27,7 @@ cli
     console.log(`dusa bench on ${results.host}: ${results.build}; ${ctx.threads} threads`);
     if (chosen.includes("kernels")) {
       const { ceilings, rows } = runKernelBench(ctx);
-      console.log(`\nceilings measured in this run: GEMM ${ceilings.gflops.toFixed(1)} GFLOP/s (2048³ sgemm), memory ${ceilings.gbps.toFixed(1)} GB/s (64 MiB copy, read+write)`);
+      console.log(`\nceilings measured in this run: GEMM ${ceilings.gflops.toFixed(1)} GFLOP/s (2048³ sgemm), memory ${ceilings.gbps.toFixed(1)} GB/s (best of a 64 MiB copy and axpy)`);
       printTable("kernels", rows);
       results.kernels = { ceilings, rows };
     }

@@ -11,11 +11,12 @@
 #include <cstring>
 
 #include "cpu.h"
+#include "vecmath.h"
 
 namespace {
 
 constexpr int BQ = 64;  // query rows per block
-constexpr int BK = 64;  // key rows per tile
+constexpr int BK = 256;  // key rows per tile (a BQ x BK score tile is 64 KiB)
 
 struct Attn {
   int B, T, NH, HD, rs;  // rs: row stride of q, k, v (and of dq, dk, dv)
@@ -159,14 +160,16 @@ void forward_tiled(const Attn& a, float* out, float* lse, const float* q, const 
       for (int s0 = 0; s0 < a.T; s0 += BK) {
         int nk = std::min(BK, a.T - s0);
         // S = scale Q K^T   (mq, HD) x (HD, nk)
-        dusa::gemm_serial(false, true, mq, nk, a.HD, scale, Q, a.rs, k + a.qkv_at(b, s0, h), a.rs, 0.0f, S, BK);
+        dusa::gemm_tile(false, true, mq, nk, a.HD, scale, Q, a.rs, k + a.qkv_at(b, s0, h), a.rs, 0.0f, S, BK);
         for (int i = 0; i < mq; i++) {
           float* Si = S + i * BK;
           float mx = m[i];
+#pragma omp simd reduction(max : mx)
           for (int j = 0; j < nk; j++) mx = std::max(mx, Si[j]);
           float correction = std::exp(m[i] - mx);  // 0 on the first tile (m = -inf)
           double sum = 0.0;
-          for (int j = 0; j < nk; j++) sum += (Si[j] = std::exp(Si[j] - mx));
+#pragma omp simd reduction(+ : sum)
+          for (int j = 0; j < nk; j++) sum += (Si[j] = dusa::exp_vec(Si[j] - mx));
           l[i] = l[i] * correction + sum;
           m[i] = mx;
           if (correction != 1.0f) {
@@ -175,7 +178,7 @@ void forward_tiled(const Attn& a, float* out, float* lse, const float* q, const 
           }
         }
         // acc += P V   (mq, nk) x (nk, HD)
-        dusa::gemm_serial(false, false, mq, a.HD, nk, 1.0f, S, BK, v + a.qkv_at(b, s0, h), a.rs, 1.0f, acc, a.HD);
+        dusa::gemm_tile(false, false, mq, a.HD, nk, 1.0f, S, BK, v + a.qkv_at(b, s0, h), a.rs, 1.0f, acc, a.HD);
       }
       for (int i = 0; i < mq; i++) {
         float inv = (float)(1.0 / l[i]);
@@ -206,16 +209,17 @@ void backward_tile(const Attn& a, const Grads& g, int b, int h, int t0, int mq, 
   const float* V = g.v + a.qkv_at(b, s0, h);
   const float* dO = g.dout + a.out_at(b, t0, h);
   const int os = (int)a.os();
-  dusa::gemm_serial(false, true, mq, nk, a.HD, scale, Q, a.rs, K, a.rs, 0.0f, P, BK);  // scale Q K^T
+  dusa::gemm_tile(false, true, mq, nk, a.HD, scale, Q, a.rs, K, a.rs, 0.0f, P, BK);  // scale Q K^T
   for (int i = 0; i < mq; i++) {
     float l = g.lse[a.lse_at(b, h, t0 + i)];
     float* Pi = P + i * BK;
-    for (int j = 0; j < nk; j++) Pi[j] = std::exp(Pi[j] - l);
+#pragma omp simd
+    for (int j = 0; j < nk; j++) Pi[j] = dusa::exp_vec(Pi[j] - l);
   }
   if (do_dkdv && g.dv)  // dV += P^T dO   (nk, mq) x (mq, HD)
-    dusa::gemm_serial(true, false, nk, a.HD, mq, 1.0f, P, BK, dO, os, 1.0f, g.dv + a.qkv_at(b, s0, h), a.rs);
+    dusa::gemm_tile(true, false, nk, a.HD, mq, 1.0f, P, BK, dO, os, 1.0f, g.dv + a.qkv_at(b, s0, h), a.rs);
   if (!(do_dq && g.dq) && !(do_dkdv && g.dk)) return;
-  dusa::gemm_serial(false, true, mq, nk, a.HD, 1.0f, dO, os, V, a.rs, 0.0f, dS, BK);  // dP = dO V^T
+  dusa::gemm_tile(false, true, mq, nk, a.HD, 1.0f, dO, os, V, a.rs, 0.0f, dS, BK);  // dP = dO V^T
   for (int i = 0; i < mq; i++) {
     float D = g.D[a.lse_at(b, h, t0 + i)];
     const float* Pi = P + i * BK;
@@ -223,9 +227,9 @@ void backward_tile(const Attn& a, const Grads& g, int b, int h, int t0, int mq, 
     for (int j = 0; j < nk; j++) dSi[j] = Pi[j] * (dSi[j] - D);
   }
   if (do_dkdv && g.dk)  // dK += scale dS^T Q   (nk, mq) x (mq, HD)
-    dusa::gemm_serial(true, false, nk, a.HD, mq, scale, dS, BK, Q, a.rs, 1.0f, g.dk + a.qkv_at(b, s0, h), a.rs);
+    dusa::gemm_tile(true, false, nk, a.HD, mq, scale, dS, BK, Q, a.rs, 1.0f, g.dk + a.qkv_at(b, s0, h), a.rs);
   if (do_dq && g.dq)  // dQ += scale dS K   (mq, nk) x (nk, HD)
-    dusa::gemm_serial(false, false, mq, a.HD, nk, scale, dS, BK, K, a.rs, 1.0f, g.dq + a.qkv_at(b, t0, h), a.rs);
+    dusa::gemm_tile(false, false, mq, a.HD, nk, scale, dS, BK, K, a.rs, 1.0f, g.dq + a.qkv_at(b, t0, h), a.rs);
 }
 
 inline void zero_rows(float* x, const Attn& a, int b, int h, int t0, int n) {

@@ -11,6 +11,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include <omp.h>
+
 #include "cpu.h"
 
 namespace {
@@ -23,8 +25,8 @@ struct Conv {
   int64_t P() const { return (int64_t)OH * OW; }
   bool pointwise() const { return KH == 1 && KW == 1 && sh == 1 && sw == 1 && pt == 0 && pb == 0 && pl == 0 && pr == 0; }
   // output rows per im2col band
-  int band() const {
-    int64_t rows = COL_FLOATS / std::max<int64_t>(1, K() * OW);
+  int band(int workers = 1) const {
+    int64_t rows = COL_FLOATS / workers / std::max<int64_t>(1, K() * OW);
     return (int)std::max<int64_t>(1, std::min<int64_t>(rows, OH));
   }
 };
@@ -54,10 +56,10 @@ inline void valid_cols(const Conv& c, int kw, int* lo, int* hi) {
 }
 
 // col (K, rows*OW) for output rows [oh0, oh0 + rows) of one image x (IC, H, W)
-void im2col(dusa_ctx* ctx, const Conv& c, const float* x, int oh0, int rows, float* col) {
+void im2col(int threads, const Conv& c, const float* x, int oh0, int rows, float* col) {
   int64_t n = (int64_t)rows * c.OW;
   int64_t K = c.K();
-#pragma omp parallel for num_threads(ctx->threads) schedule(static) if (K * n > (1 << 15))
+#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1 && K * n > (1 << 15))
   for (int64_t r = 0; r < K; r++) {
     int ic = (int)(r / (c.KH * c.KW)), kh = (int)(r / c.KW % c.KH), kw = (int)(r % c.KW);
     int lo, hi;
@@ -194,32 +196,44 @@ int dusa_conv2d_forward(dusa_ctx* ctx, float* out, const float* in, const float*
   }
   int64_t K = c.K(), P = c.P();
   bool direct = c.pointwise();
-  int band = c.band();
-  float* col = nullptr;
+  // With at least as many images as threads, each thread convolves whole images with a single-threaded GEMM
+  // (no fork/join per small GEMM); otherwise images go one by one with the GEMM threaded.
+  int workers = B >= ctx->threads ? ctx->threads : 1;
+  int band = c.band(workers);
+  float* cols = nullptr;
   if (!direct) {
-    col = dusa::workspace(ctx, (uint64_t)K * band * c.OW);
-    if (!col) return DUSA_ERR_OOM;
+    cols = dusa::workspace(ctx, (uint64_t)workers * K * band * c.OW);
+    if (!cols) return DUSA_ERR_OOM;
   }
-  for (int b = 0; b < B; b++) {
+  auto image = [&](int b, float* col, bool threaded) {
     const float* x = in + (int64_t)b * IC * H * W;  // (IC, H, W)
     float* y = out + (int64_t)b * OC * P;           // (OC, OH, OW)
     float beta = 0.0f;
     if (bias) {
-#pragma omp parallel for num_threads(ctx->threads) schedule(static) if ((int64_t)OC * P > (1 << 15))
       for (int oc = 0; oc < OC; oc++) std::fill(y + (int64_t)oc * P, y + (int64_t)(oc + 1) * P, bias[oc]);
       beta = 1.0f;
     }
-    if (direct) {
-      dusa::gemm(ctx, false, false, OC, (int)P, (int)K, 1.0f, weight, (int)K, x, (int)P, beta, y, (int)P);
-      continue;
-    }
+    auto gemm = [&](int n, const float* rhs, float* dst) {
+      // (OC, K) @ (K, n) -> columns of y at row stride P
+      if (threaded) dusa::gemm(ctx, false, false, OC, n, (int)K, 1.0f, weight, (int)K, rhs, n, beta, dst, (int)P);
+      else dusa::gemm_single(ctx, false, false, OC, n, (int)K, 1.0f, weight, (int)K, rhs, n, beta, dst, (int)P);
+    };
+    if (direct) return gemm((int)P, x, y);
     for (int oh0 = 0; oh0 < c.OH; oh0 += band) {
       int rows = std::min(band, c.OH - oh0);
-      int n = rows * c.OW;
-      im2col(ctx, c, x, oh0, rows, col);
-      // (OC, K) @ (K, n) -> columns [oh0*OW, oh0*OW + n) of y
-      dusa::gemm(ctx, false, false, OC, n, (int)K, 1.0f, weight, (int)K, col, n, beta, y + (int64_t)oh0 * c.OW, (int)P);
+      im2col(threaded ? ctx->threads : 1, c, x, oh0, rows, col);
+      gemm(rows * c.OW, col, y + (int64_t)oh0 * c.OW);
     }
+  };
+  if (workers > 1) {
+#pragma omp parallel num_threads(workers)
+    {
+      float* col = cols ? cols + (int64_t)omp_get_thread_num() * K * band * c.OW : nullptr;
+#pragma omp for schedule(static)
+      for (int b = 0; b < B; b++) image(b, col, false);
+    }
+  } else {
+    for (int b = 0; b < B; b++) image(b, cols, true);
   }
   return DUSA_OK;
 }
@@ -275,7 +289,7 @@ int dusa_conv2d_backward(dusa_ctx* ctx, float* din, float* dweight, float* dbias
       int n = rows * c.OW;
       const float* g_band = g + (int64_t)oh0 * c.OW;  // (OC, n) at row stride P
       if (dweight) {
-        im2col(ctx, c, x, oh0, rows, col);
+        im2col(ctx->threads, c, x, oh0, rows, col);
         dusa::gemm(ctx, false, true, OC, (int)K, n, 1.0f, g_band, (int)P, col, n, 1.0f, dweight, (int)K);
       }
       if (dx) {

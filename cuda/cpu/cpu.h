@@ -59,6 +59,12 @@ void gemm(dusa_ctx* ctx, bool trans_a, bool trans_b, int M, int N, int K, float 
           const float* B, int ldb, float beta, float* C, int ldc);
 void gemm_serial(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda,
                  const float* B, int ldb, float beta, float* C, int ldc);
+// Single-threaded GEMM on the context's path (naive in reference mode); safe inside a parallel region.
+void gemm_single(const dusa_ctx* ctx, bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A,
+                 int lda, const float* B, int ldb, float beta, float* C, int ldc);
+// Single-threaded like gemm_serial, but through BLAS when the build has it (safe inside a parallel region).
+void gemm_tile(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda,
+               const float* B, int ldb, float beta, float* C, int ldc);
 void gemm_naive(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda,
                 const float* B, int ldb, float beta, float* C, int ldc);
 bool blas_available();

@@ -150,6 +150,25 @@ static void blas_serial(bool ta, bool tb, int M, int N, int K, float alpha, cons
 }
 #endif
 
+void gemm_tile(bool ta, bool tb, int M, int N, int K, float alpha, const float* A, int lda, const float* B, int ldb,
+               float beta, float* C, int ldc) {
+#ifdef DUSA_HAVE_CBLAS
+  blas_serial(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+#else
+  gemm_serial(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+#endif
+}
+
+void gemm_single(const dusa_ctx* ctx, bool ta, bool tb, int M, int N, int K, float alpha, const float* A, int lda,
+                 const float* B, int ldb, float beta, float* C, int ldc) {
+  if (M <= 0 || N <= 0) return;
+  int path = ctx->reference ? DUSA_GEMM_NAIVE : ctx->gemm_path;
+  if (path == DUSA_GEMM_AUTO) path = blas_available() ? DUSA_GEMM_BLAS : DUSA_GEMM_BLOCKED;
+  if (path == DUSA_GEMM_NAIVE) return gemm_naive(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  if (path == DUSA_GEMM_BLAS) return gemm_tile(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  gemm_serial(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
 // Splits C over threads (rows when there are enough, else columns); each thread runs a single-threaded GEMM.
 static void gemm_parallel(SerialGemm serial, int threads, bool ta, bool tb, int M, int N, int K, float alpha,
                           const float* A, int lda, const float* B, int ldb, float beta, float* C, int ldc) {

@@ -13,8 +13,10 @@ namespace {
 // mean and rstd of one row of C values
 inline void row_stats(const float* x, int C, float eps, float* mean, float* rstd) {
   double sum = 0.0;
+#pragma omp simd reduction(+ : sum)
   for (int c = 0; c < C; c++) sum += x[c];
   double m = sum / C, var = 0.0;
+#pragma omp simd reduction(+ : var)
   for (int c = 0; c < C; c++) var += ((double)x[c] - m) * ((double)x[c] - m);
   *mean = (float)m;
   *rstd = (float)(1.0 / std::sqrt(var / C + (double)eps));
@@ -23,6 +25,7 @@ inline void row_stats(const float* x, int C, float eps, float* mean, float* rstd
 // din of one row given dxhat = dout * (scale of xhat), overwrite
 inline void row_input_grad(float* din, const float* dxhat, const float* x, float mean, float rstd, int C) {
   double sum_dxhat = 0.0, sum_dxhat_xhat = 0.0;
+#pragma omp simd reduction(+ : sum_dxhat, sum_dxhat_xhat)
   for (int c = 0; c < C; c++) {
     float xhat = (x[c] - mean) * rstd;
     sum_dxhat += dxhat[c];

@@ -2,7 +2,7 @@
 // separate and padded buffers, fast and reference paths; the model shapes (tiny SiT, SiT-XL, SD-VAE mid-block)
 // on a subset of heads/rows; thread-count independence; the reference backward vs finite differences.
 import { describe, expect, test } from "bun:test";
-import { expectClose, finiteDiff, poisoned, toF64 } from "../util/check.ts";
+import { expectClose, finiteDiff, norm2, poisoned, toF64 } from "../util/check.ts";
 import { cpuContext } from "../util/context.ts";
 import { freshRng, normal, uniform, type Rng } from "../util/random.ts";
 import {
@@ -96,8 +96,11 @@ function checkFull(p: Problem, label: string, seed: number, tol = 1e-5) {
   p.backward();
   const g = attentionBackwardRef(dout, q, k, v, out, lse, p.s);
   const [dq, dk, dv] = p.readGrads();
-  expectClose(`${label} dq`, headColumns(dq, p.s), headColumns(g.dq, p.s), tol, seed);
-  expectClose(`${label} dk`, headColumns(dk, p.s), headColumns(g.dk, p.s), tol, seed);
+  // dq and dk are sums of dS = P (dP - D) terms, and sum_j dS_ij = 0: they can cancel far below their terms
+  // (e.g. HD = 1, T = 3), so their error is measured against the terms' scale, which is that of dv = P^T dO.
+  const termScale = norm2(headColumns(g.dv, p.s));
+  expectClose(`${label} dq`, headColumns(dq, p.s), headColumns(g.dq, p.s), tol, seed, termScale);
+  expectClose(`${label} dk`, headColumns(dk, p.s), headColumns(g.dk, p.s), tol, seed, termScale);
   expectClose(`${label} dv`, headColumns(dv, p.s), headColumns(g.dv, p.s), tol, seed);
   if (p.layout === "packed") expect(p.dev.grads[0].readFloat().every(Number.isFinite)).toBe(true);
   if (p.layout === "padded")  // the padding columns of the gradients are never written

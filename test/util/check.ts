@@ -8,8 +8,14 @@ export function toF64(a: ArrayLike<number>): F64 {
   return Float64Array.from(a);
 }
 
-/** ||actual - ref|| / ||ref|| (absolute norm of the difference when ref is all zeros). */
-export function relErr(actual: ArrayLike<number>, ref: ArrayLike<number>): number {
+/** ||actual - ref|| / max(||ref||, floor) (absolute norm of the difference when both are zero). */
+export function norm2(a: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i] * a[i];
+  return Math.sqrt(s);
+}
+
+export function relErr(actual: ArrayLike<number>, ref: ArrayLike<number>, floor = 0): number {
   if (actual.length !== ref.length) throw new Error(`relErr: length ${actual.length} vs ${ref.length}`);
   let diff = 0, norm = 0;
   for (let i = 0; i < ref.length; i++) {
@@ -18,12 +24,16 @@ export function relErr(actual: ArrayLike<number>, ref: ArrayLike<number>): numbe
     norm += ref[i] * ref[i];
   }
   if (Number.isNaN(diff)) return Number.POSITIVE_INFINITY;
+  norm = Math.max(norm, floor * floor);
   return norm === 0 ? Math.sqrt(diff) : Math.sqrt(diff / norm);
 }
 
-/** Asserts relErr(actual, ref) <= tol, with the label and the seed in the message. */
-export function expectClose(label: string, actual: ArrayLike<number>, ref: ArrayLike<number>, tol: number, seed?: number): void {
-  const err = relErr(actual, ref);
+/**
+ * Asserts relErr(actual, ref, floor) <= tol, with the label and the seed in the message. `floor` is the norm of
+ * the terms a result is summed from, for results that can cancel far below their terms.
+ */
+export function expectClose(label: string, actual: ArrayLike<number>, ref: ArrayLike<number>, tol: number, seed?: number, floor = 0): void {
+  const err = relErr(actual, ref, floor);
   const where = seed === undefined ? "" : ` (seed ${seed}; replay with DUSA_TEST_SEED=${seed})`;
   if (!(err <= tol)) {
     let worst = 0;
