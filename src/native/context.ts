@@ -6,7 +6,7 @@ import { DusaError } from "./errors.ts";
 import { openLibrary, type NativeLibrary } from "./library.ts";
 import type { PtrArg } from "./ptr.ts";
 import { parameters, type OpArgs, type OpName } from "./symbols.ts";
-import { Tensor, formatShape, numel, tags, type DType, type HostArray, type Tag } from "./tensor.ts";
+import { Tensor, TensorView, formatShape, numel, tags, type DType, type HostArray, type Tag } from "./tensor.ts";
 
 export type GemmPath = "auto" | "blas" | "blocked" | "naive";
 const gemmPaths: GemmPath[] = ["auto", "blas", "blocked", "naive"];
@@ -14,7 +14,7 @@ export type MemoryStats = Record<Tag, { current: number; peak: number }>;
 export type ProfileEntry = { name: string; calls: number; seconds: number };
 
 function describeArg(name: string, value: unknown): string {
-  if (value instanceof Tensor) return `${name}=${value.freed ? "freed" : formatShape(value.shape)}`;
+  if (value instanceof Tensor || value instanceof TensorView) return `${name}=${value.freed ? "freed" : formatShape(value.shape)}`;
   if (value === null || value === undefined) return `${name}=null`;
   if (ArrayBuffer.isView(value)) return `${name}=host[${(value as HostArray).length ?? value.byteLength}]`;
   return `${name}=${value}`;
@@ -57,7 +57,7 @@ export class Context {
   call<K extends OpName>(name: K, ...args: OpArgs[K]): void {
     const fn = (this.lib.symbols as unknown as Record<string, (...a: unknown[]) => number>)[name];
     if (!fn) throw new DusaError(name, 4, `not implemented by the ${this.backend} backend`, "");
-    const raw = (args as unknown[]).map((a) => (a instanceof Tensor ? a.ptr : a));
+    const raw = (args as unknown[]).map((a) => (a instanceof Tensor || a instanceof TensorView ? a.ptr : a));
     const status = fn(this.handle, ...raw);
     if (status !== 0) {
       const names = (parameters[name] ?? []).slice(1).map((p) => p[0]);

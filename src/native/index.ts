@@ -1,5 +1,5 @@
 // The native layer: contexts, tensors, errors. Everything above it imports from here.
 export { Context, type GemmPath, type MemoryStats, type ProfileEntry } from "./context.ts";
 export { DusaError } from "./errors.ts";
-export { Tensor, numel, formatShape, tags, type Tag, type DType, type HostArray } from "./tensor.ts";
+export { Tensor, TensorView, numel, formatShape, tags, type Tag, type DType, type HostArray } from "./tensor.ts";
 export { ensureLibrary, type Backend } from "./build.ts";

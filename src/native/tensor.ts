@@ -61,8 +61,15 @@ export class Tensor {
     return this;
   }
 
+  /** A sub-tensor of `shape` starting `offset` elements in (no allocation); guarded by this tensor. */
+  slice(offset: number, shape: readonly number[]): TensorView {
+    const size = numel(shape);
+    if (offset < 0 || offset + size > this.size) throw new Error(`dusa: slice [${offset}, ${offset + size}) outside ${this.describe()}`);
+    return new TensorView(this, offset, shape);
+  }
+
   /** Zero-copy view of the memory (CPU backend only); invalid after free. */
-  view(): HostArray {
+  hostView(): HostArray {
     if (this.ctx.backend !== "cpu") throw new Error("dusa: view() needs host memory (cpu backend)");
     const buffer = toArrayBuffer(this.ptr, 0, this.bytes);
     return this.dtype === "f32" ? new Float32Array(buffer) : new Int32Array(buffer);
@@ -83,5 +90,34 @@ export class Tensor {
   /** Called by the context when it is destroyed: the memory is gone with it. */
   invalidate(): void {
     this.#ptr = 0;
+  }
+}
+
+/** A window into a Tensor (a parameter inside the flat parameter block, an activation inside the arena). */
+export class TensorView {
+  readonly size: number;
+  constructor(readonly base: Tensor, readonly offset: number, readonly shape: readonly number[]) {
+    this.size = numel(shape);
+  }
+
+  get ptr(): number {
+    return this.base.ptr + this.offset * 4;
+  }
+
+  get freed(): boolean {
+    return this.base.freed;
+  }
+
+  read(): HostArray {
+    const host = this.base.dtype === "f32" ? new Float32Array(this.size) : new Int32Array(this.size);
+    this.base.ctx.call("dusa_copy_d2h", host, this, this.size * 4);
+    return host;
+  }
+
+  write(data: ArrayLike<number>): this {
+    if (data.length !== this.size) throw new Error(`dusa: writing ${data.length} values into a view of shape ${formatShape(this.shape)}`);
+    const host = this.base.dtype === "f32" ? Float32Array.from(data) : Int32Array.from(data);
+    this.base.ctx.call("dusa_copy_h2d", this, host, this.size * 4);
+    return this;
   }
 }
