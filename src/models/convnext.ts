@@ -11,7 +11,7 @@ import { ParamTable, Parameters } from "../nn/params.ts";
 export type ConvNeXtConfig = { inChans: number; numClasses: number; depths: number[]; dims: number[]; stemPatch: number };
 const EPS = 1e-6;
 const KERNEL = 7;
-type Buf = TensorView | null;
+type Buf = { ptr: number } | null;
 
 export function convnextParamTable(c: ConvNeXtConfig): ParamTable {
   const t = new ParamTable();

@@ -114,6 +114,11 @@ export class TensorView {
     return host;
   }
 
+  readFloat(): Float32Array {
+    if (this.base.dtype !== "f32") throw new Error(`dusa: readFloat on an ${this.base.dtype} view`);
+    return this.read() as Float32Array;
+  }
+
   write(data: ArrayLike<number>): this {
     if (data.length !== this.size) throw new Error(`dusa: writing ${data.length} values into a view of shape ${formatShape(this.shape)}`);
     const host = this.base.dtype === "f32" ? Float32Array.from(data) : Int32Array.from(data);

@@ -72,3 +72,35 @@ export function finiteDiff(f: (inputs: F64[]) => ArrayLike<number>, inputs: F64[
   }
   return grad;
 }
+
+/**
+ * d/dh L(base + h·dir) at h = 0 by central differences with one Richardson step (error O(h⁴)), for checking a
+ * whole model's backward in float32: set() installs a point, loss() evaluates it; base is restored at the end.
+ */
+export function directionalDerivative(loss: () => number, base: Float32Array, dir: ArrayLike<number>, set: (a: Float32Array) => void, h = 1e-2): number {
+  const central = (step: number) => {
+    set(base.map((b, i) => b + step * dir[i]));
+    const plus = loss();
+    set(base.map((b, i) => b - step * dir[i]));
+    const minus = loss();
+    return (plus - minus) / (2 * step);
+  };
+  const coarse = central(h), fine = central(h / 2);
+  set(base);
+  return (4 * fine - coarse) / 3;
+}
+
+/**
+ * Asserts a directional derivative (numeric, from directionalDerivative) against <grad, dir>. The bound is
+ * relative to the typical size of a random direction's derivative, |grad| |dir| / sqrt(n): float32 loss noise
+ * does not shrink when one direction's derivative happens to cancel.
+ */
+export function expectDirectional(label: string, numeric: number, grad: ArrayLike<number>, dir: ArrayLike<number>, tol = 1e-2, seed?: number): void {
+  const analytic = dot(grad, dir);
+  let active = 0;
+  for (let i = 0; i < dir.length; i++) if (dir[i] !== 0) active++;
+  const typical = (norm2(grad) * norm2(dir)) / Math.sqrt(Math.max(active, 1));
+  const err = Math.abs(numeric - analytic) / Math.max(typical, Math.abs(analytic), 1e-30);
+  if (!(err <= tol)) throw new Error(`${label}: directional derivative ${numeric} vs <grad, dir> ${analytic} (error ${err.toExponential(2)} of the typical ${typical.toExponential(2)} > ${tol})${seed === undefined ? "" : ` seed ${seed}`}`);
+  expect(err).toBeLessThanOrEqual(tol);
+}

@@ -1,0 +1,268 @@
+// SiT (REPA models/sit.py) and DiT (facebookresearch/DiT) on the kernel library: same parameter names, adaLN-Zero
+// blocks, forward and a hand-written backward. SiT takes continuous t in [0, 1] and predicts `inChannels`
+// channels; DiT (learnSigma) takes integer t and predicts 2 x inChannels (eps, then the sigma half).
+//   tokens = patchify(x) W_embed^T + b + pos_embed            (N, T, C)
+//   c = t_embedder(timestep_embedding(t)) + y_embedder(y)     (N, C); s = silu(c) feeds every adaLN
+//   block: x += gate_msa * attn(modulate(norm1(x))); x += gate_mlp * mlp(modulate(norm2(x)))
+//   final: linear(modulate(norm_final(x))) -> unpatchify      (N, out, H, W)
+import type { Context, TensorView } from "../native/index.ts";
+import { Arena } from "../nn/arena.ts";
+import { ParamTable, Parameters } from "../nn/params.ts";
+import { sincosPosEmbed2d } from "./pos-embed.ts";
+
+export type SiTConfig = {
+  inputSize: number; // latent H = W
+  patchSize: number;
+  inChannels: number;
+  hidden: number;
+  depth: number;
+  heads: number;
+  mlpRatio: number;
+  numClasses: number; // the label table has numClasses + 1 rows (the last is the null class)
+  learnSigma: boolean; // DiT: 2 x inChannels outputs
+  projector?: { zDims: number[]; encoderDepth: number; dim: number }; // REPA heads: loaded, never run here
+};
+
+const EPS = 1e-6;
+const FREQ = 256; // frequency_embedding_size
+type Ptr = TensorView | { ptr: number };
+
+export function sitOutChannels(c: SiTConfig): number {
+  return c.learnSigma ? 2 * c.inChannels : c.inChannels;
+}
+
+export function sitParamTable(c: SiTConfig): ParamTable {
+  const t = new ParamTable();
+  const C = c.hidden, p = c.patchSize, T = (c.inputSize / p) ** 2, H = Math.round(C * c.mlpRatio);
+  t.add("x_embedder.proj.weight", [C, c.inChannels, p, p], "weight");
+  t.add("x_embedder.proj.bias", [C], "bias");
+  t.add("t_embedder.mlp.0.weight", [C, FREQ], "weight");
+  t.add("t_embedder.mlp.0.bias", [C], "bias");
+  t.add("t_embedder.mlp.2.weight", [C, C], "weight");
+  t.add("t_embedder.mlp.2.bias", [C], "bias");
+  t.add("y_embedder.embedding_table.weight", [c.numClasses + 1, C], "embedding");
+  t.add("pos_embed", [1, T, C], "fixed");
+  for (let i = 0; i < c.depth; i++) {
+    const b = `blocks.${i}`;
+    t.add(`${b}.attn.qkv.weight`, [3 * C, C], "weight");
+    t.add(`${b}.attn.qkv.bias`, [3 * C], "bias");
+    t.add(`${b}.attn.proj.weight`, [C, C], "weight");
+    t.add(`${b}.attn.proj.bias`, [C], "bias");
+    t.add(`${b}.mlp.fc1.weight`, [H, C], "weight");
+    t.add(`${b}.mlp.fc1.bias`, [H], "bias");
+    t.add(`${b}.mlp.fc2.weight`, [C, H], "weight");
+    t.add(`${b}.mlp.fc2.bias`, [C], "bias");
+    t.add(`${b}.adaLN_modulation.1.weight`, [6 * C, C], "weight");
+    t.add(`${b}.adaLN_modulation.1.bias`, [6 * C], "bias");
+  }
+  if (c.projector)
+    c.projector.zDims.forEach((z, i) => {
+      const d = c.projector!.dim;
+      t.add(`projectors.${i}.0.weight`, [d, C], "fixed");
+      t.add(`projectors.${i}.0.bias`, [d], "fixed");
+      t.add(`projectors.${i}.2.weight`, [d, d], "fixed");
+      t.add(`projectors.${i}.2.bias`, [d], "fixed");
+      t.add(`projectors.${i}.4.weight`, [z, d], "fixed");
+      t.add(`projectors.${i}.4.bias`, [z], "fixed");
+    });
+  const out = sitOutChannels(c);
+  t.add("final_layer.linear.weight", [p * p * out, C], "weight");
+  t.add("final_layer.linear.bias", [p * p * out], "bias");
+  t.add("final_layer.adaLN_modulation.1.weight", [2 * C, C], "weight");
+  t.add("final_layer.adaLN_modulation.1.bias", [2 * C], "bias");
+  return t;
+}
+
+type Plan = { N: number; training: boolean; arena: Arena };
+
+export class SiT {
+  readonly table: ParamTable;
+  readonly params: Parameters;
+  readonly tokens: number;
+  #plan: Plan | null = null;
+  #input: Ptr | null = null;
+
+  constructor(readonly ctx: Context, readonly config: SiTConfig) {
+    const c = config;
+    if (c.inputSize % c.patchSize) throw new Error(`sit: input size ${c.inputSize} not divisible by patch ${c.patchSize}`);
+    if (c.hidden % c.heads) throw new Error(`sit: hidden ${c.hidden} not divisible by heads ${c.heads}`);
+    this.table = sitParamTable(c);
+    this.params = new Parameters(ctx, this.table);
+    this.tokens = (c.inputSize / c.patchSize) ** 2;
+    this.params.p("pos_embed").write(sincosPosEmbed2d(c.hidden, c.inputSize / c.patchSize));
+  }
+
+  /**
+   * Plans activations for N samples. training keeps every block's activations for backward; otherwise blocks
+   * share one set of buffers (a forward-only pass, as when the generative model is frozen).
+   */
+  plan(N: number, training: boolean): Plan {
+    if (this.#plan && this.#plan.N === N && this.#plan.training === training) return this.#plan;
+    this.#plan?.arena.free();
+    const c = this.config, C = c.hidden, T = this.tokens, NT = N * T, Hd = Math.round(C * c.mlpRatio);
+    const PO = c.patchSize ** 2 * sitOutChannels(c);
+    const a = new Arena();
+    a.reserve("patches", [NT, c.patchSize ** 2 * c.inChannels]);
+    a.reserve("freq", [N, FREQ]);
+    a.reserve("t.h", [N, C]);
+    a.reserve("t.a", [N, C]);
+    a.reserve("t.emb", [N, C]);
+    a.reserve("y.emb", [N, C]);
+    a.reserve("c", [N, C]);
+    a.reserve("silu_c", [N, C]);
+    for (let i = 0; i <= c.depth; i++) if (training || i === 0 || i === c.depth) a.reserve(`x${i}`, [NT, C]);
+    if (!training) a.reserve("x.mid", [NT, C]);
+    for (let i = 0; i < (training ? c.depth : 1); i++) {
+      const k = `b${i}`;
+      a.reserve(`${k}.mod`, [N, 6 * C]);
+      a.reserve(`${k}.mean1`, [NT]);
+      a.reserve(`${k}.rstd1`, [NT]);
+      a.reserve(`${k}.h1`, [NT, C]);
+      a.reserve(`${k}.qkv`, [NT, 3 * C]);
+      a.reserve(`${k}.att`, [NT, C]);
+      a.reserve(`${k}.lse`, [N * c.heads * T]);
+      a.reserve(`${k}.proj`, [NT, C]);
+      a.reserve(`${k}.x1`, [NT, C]);
+      a.reserve(`${k}.mean2`, [NT]);
+      a.reserve(`${k}.rstd2`, [NT]);
+      a.reserve(`${k}.h2`, [NT, C]);
+      a.reserve(`${k}.fc1`, [NT, Hd]);
+      a.reserve(`${k}.gelu`, [NT, Hd]);
+      a.reserve(`${k}.fc2`, [NT, C]);
+    }
+    a.reserve("f.mod", [N, 2 * C]);
+    a.reserve("f.mean", [NT]);
+    a.reserve("f.rstd", [NT]);
+    a.reserve("f.h", [NT, C]);
+    a.reserve("f.out", [NT, PO]);
+    a.reserve("out", [N, sitOutChannels(c), c.inputSize, c.inputSize]);
+    if (training) {
+      a.reserve("grad.res", [NT, C]);
+      a.reserve("grad.a", [NT, Math.max(3 * C, Hd, PO)]);
+      a.reserve("grad.b", [NT, Math.max(3 * C, Hd)]);
+      a.reserve("grad.c", [NT, C]);
+      a.reserve("grad.mod", [N, 6 * C]);
+      a.reserve("grad.s", [N, C]);
+      a.reserve("grad.s_acc", [N, C]);
+    }
+    this.#plan = { N, training, arena: a.commit(this.ctx) };
+    return this.#plan;
+  }
+
+  get activationBytes(): number {
+    return this.#plan?.arena.bytes ?? 0;
+  }
+
+  /** Prediction (N, out, H, W) for latents x (N, inChannels, H, W), times t (N) and labels y (N, int32). */
+  forward(x: Ptr, t: Ptr, y: Ptr, N: number, options: { training?: boolean } = {}): TensorView {
+    const training = options.training ?? this.params.grads !== null;
+    const plan = this.plan(N, training);
+    this.#input = x;
+    const { ctx, config: c, params: P } = this;
+    const A = (n: string) => plan.arena.get(n);
+    const p = (n: string) => P.p(n);
+    const C = c.hidden, T = this.tokens, NT = N * T, pp = c.patchSize, S = c.inputSize, Hd = Math.round(C * c.mlpRatio);
+    // embeddings
+    ctx.call("dusa_patchify_forward", A("patches"), x, N, c.inChannels, S, S, pp);
+    ctx.call("dusa_linear_forward", A("x0"), A("patches"), p("x_embedder.proj.weight"), p("x_embedder.proj.bias"), NT, c.inChannels * pp * pp, C);
+    const pos = p("pos_embed");
+    for (let n = 0; n < N; n++) ctx.call("dusa_axpy", A("x0").base.slice(A("x0").offset + n * T * C, [T, C]), pos, 1, T * C);
+    ctx.call("dusa_timestep_embedding", A("freq"), t, N, FREQ, 10000);
+    ctx.call("dusa_linear_forward", A("t.h"), A("freq"), p("t_embedder.mlp.0.weight"), p("t_embedder.mlp.0.bias"), N, FREQ, C);
+    ctx.call("dusa_silu_forward", A("t.a"), A("t.h"), N * C);
+    ctx.call("dusa_linear_forward", A("t.emb"), A("t.a"), p("t_embedder.mlp.2.weight"), p("t_embedder.mlp.2.bias"), N, C, C);
+    ctx.call("dusa_embedding_forward", A("y.emb"), y, p("y_embedder.embedding_table.weight"), N, C, c.numClasses + 1);
+    ctx.call("dusa_add", A("c"), A("t.emb"), A("y.emb"), N * C);
+    ctx.call("dusa_silu_forward", A("silu_c"), A("c"), N * C);
+    // blocks
+    const hd = C / c.heads;
+    for (let i = 0; i < c.depth; i++) {
+      const k = training ? `b${i}` : "b0";
+      const a = (n: string) => A(`${k}.${n}`);
+      const q = (n: string) => p(`blocks.${i}.${n}`);
+      const xin = training || i === 0 ? A(`x${i}`) : A("x.mid");
+      const xout = training || i === c.depth - 1 ? A(`x${i + 1}`) : A("x.mid");
+      const mod = a("mod"), m = mod.ptr;
+      ctx.call("dusa_linear_forward", mod, A("silu_c"), q("adaLN_modulation.1.weight"), q("adaLN_modulation.1.bias"), N, C, 6 * C);
+      ctx.call("dusa_layernorm_modulate_forward", a("h1"), a("mean1"), a("rstd1"), xin, m, m + 4 * C, N, T, C, 6 * C, EPS);
+      ctx.call("dusa_linear_forward", a("qkv"), a("h1"), q("attn.qkv.weight"), q("attn.qkv.bias"), NT, C, 3 * C);
+      const qkv = a("qkv").ptr;
+      ctx.call("dusa_attention_forward", a("att"), a("lse"), qkv, qkv + 4 * C, qkv + 8 * C, N, T, c.heads, hd, 3 * C);
+      ctx.call("dusa_linear_forward", a("proj"), a("att"), q("attn.proj.weight"), q("attn.proj.bias"), NT, C, C);
+      ctx.call("dusa_gated_residual_forward", a("x1"), xin, a("proj"), m + 8 * C, N, T, C, 6 * C);
+      ctx.call("dusa_layernorm_modulate_forward", a("h2"), a("mean2"), a("rstd2"), a("x1"), m + 12 * C, m + 16 * C, N, T, C, 6 * C, EPS);
+      ctx.call("dusa_linear_forward", a("fc1"), a("h2"), q("mlp.fc1.weight"), q("mlp.fc1.bias"), NT, C, Hd);
+      ctx.call("dusa_gelu_forward", a("gelu"), a("fc1"), NT * Hd, 1);
+      ctx.call("dusa_linear_forward", a("fc2"), a("gelu"), q("mlp.fc2.weight"), q("mlp.fc2.bias"), NT, Hd, C);
+      ctx.call("dusa_gated_residual_forward", xout, a("x1"), a("fc2"), m + 20 * C, N, T, C, 6 * C);
+    }
+    // final layer
+    const fm = A("f.mod"), PO = pp * pp * sitOutChannels(c);
+    ctx.call("dusa_linear_forward", fm, A("silu_c"), p("final_layer.adaLN_modulation.1.weight"), p("final_layer.adaLN_modulation.1.bias"), N, C, 2 * C);
+    ctx.call("dusa_layernorm_modulate_forward", A("f.h"), A("f.mean"), A("f.rstd"), A(`x${c.depth}`), fm.ptr, fm.ptr + 4 * C, N, T, C, 2 * C, EPS);
+    ctx.call("dusa_linear_forward", A("f.out"), A("f.h"), p("final_layer.linear.weight"), p("final_layer.linear.bias"), NT, C, PO);
+    ctx.call("dusa_unpatchify_forward", A("out"), A("f.out"), N, sitOutChannels(c), S, S, pp);
+    return A("out");
+  }
+
+  /**
+   * Backward of the last (training) forward from dout (N, out, H, W): parameter gradients accumulate into the
+   * trainable ones (never the label table or pos_embed); dx, when given, receives the gradient of the latents.
+   */
+  backward(dout: Ptr, dx: Ptr | null = null): void {
+    const plan = this.#plan;
+    if (!plan?.training) throw new Error("sit: backward needs a training forward first");
+    const { ctx, config: c, params: P } = this;
+    const { N } = plan;
+    const A = (n: string) => plan.arena.get(n);
+    const p = (n: string) => P.p(n);
+    const g = (n: string) => P.g(n);
+    const C = c.hidden, T = this.tokens, NT = N * T, pp = c.patchSize, S = c.inputSize, Hd = Math.round(C * c.mlpRatio);
+    const PO = pp * pp * sitOutChannels(c), hd = C / c.heads;
+    const dres = A("grad.res"), da = A("grad.a"), db = A("grad.b"), dc = A("grad.c"), dmod = A("grad.mod"), ds = A("grad.s"), dsAcc = A("grad.s_acc");
+    // final layer
+    ctx.call("dusa_unpatchify_backward", da, dout, N, sitOutChannels(c), S, S, pp);
+    ctx.call("dusa_linear_backward", db, g("final_layer.linear.weight"), g("final_layer.linear.bias"), da, A("f.h"), p("final_layer.linear.weight"), NT, C, PO);
+    const fm = A("f.mod").ptr;
+    ctx.call("dusa_layernorm_modulate_backward", dres, dmod.ptr, dmod.ptr + 4 * C, db, A(`x${c.depth}`), fm + 4 * C, A("f.mean"), A("f.rstd"), N, T, C, 2 * C);
+    ctx.call("dusa_linear_backward", dsAcc, g("final_layer.adaLN_modulation.1.weight"), g("final_layer.adaLN_modulation.1.bias"), dmod, A("silu_c"), p("final_layer.adaLN_modulation.1.weight"), N, C, 2 * C);
+    // blocks, last to first; dres holds d(block output) and is updated in place to d(block input)
+    for (let i = c.depth - 1; i >= 0; i--) {
+      const a = (n: string) => A(`b${i}.${n}`);
+      const q = (n: string) => `blocks.${i}.${n}`;
+      const m = a("mod").ptr, d = dmod.ptr;
+      // x_out = x1 + gate_mlp * fc2
+      ctx.call("dusa_gated_residual_backward", dres, da, d + 20 * C, dres, a("fc2"), m + 20 * C, N, T, C, 6 * C);
+      ctx.call("dusa_linear_backward", db, g(q("mlp.fc2.weight")), g(q("mlp.fc2.bias")), da, a("gelu"), p(q("mlp.fc2.weight")), NT, Hd, C);
+      ctx.call("dusa_gelu_backward", da, db, a("fc1"), NT * Hd, 1);
+      ctx.call("dusa_linear_backward", dc, g(q("mlp.fc1.weight")), g(q("mlp.fc1.bias")), da, a("h2"), p(q("mlp.fc1.weight")), NT, C, Hd);
+      ctx.call("dusa_layernorm_modulate_backward", db, d + 12 * C, d + 16 * C, dc, a("x1"), m + 16 * C, a("mean2"), a("rstd2"), N, T, C, 6 * C);
+      ctx.call("dusa_add", dres, dres, db, NT * C);
+      // x1 = x_in + gate_msa * proj
+      ctx.call("dusa_gated_residual_backward", dres, da, d + 8 * C, dres, a("proj"), m + 8 * C, N, T, C, 6 * C);
+      ctx.call("dusa_linear_backward", dc, g(q("attn.proj.weight")), g(q("attn.proj.bias")), da, a("att"), p(q("attn.proj.weight")), NT, C, C);
+      const qkv = a("qkv").ptr, dq = db.ptr;
+      ctx.call("dusa_attention_backward", dq, dq + 4 * C, dq + 8 * C, dc, qkv, qkv + 4 * C, qkv + 8 * C, a("att"), a("lse"), N, T, c.heads, hd, 3 * C);
+      ctx.call("dusa_linear_backward", dc, g(q("attn.qkv.weight")), g(q("attn.qkv.bias")), db, a("h1"), p(q("attn.qkv.weight")), NT, C, 3 * C);
+      ctx.call("dusa_layernorm_modulate_backward", da, d, d + 4 * C, dc, A(`x${i}`), m + 4 * C, a("mean1"), a("rstd1"), N, T, C, 6 * C);
+      ctx.call("dusa_add", dres, dres, da, NT * C);
+      ctx.call("dusa_linear_backward", ds, g(q("adaLN_modulation.1.weight")), g(q("adaLN_modulation.1.bias")), dmod, A("silu_c"), p(q("adaLN_modulation.1.weight")), N, C, 6 * C);
+      ctx.call("dusa_add", dsAcc, dsAcc, ds, N * C);
+    }
+    // embeddings: x0 = patches W^T + b + pos (pos fixed); c = t_emb + y_emb (label table frozen)
+    const wantPatch = dx !== null;
+    ctx.call("dusa_linear_backward", wantPatch ? da : null, g("x_embedder.proj.weight"), g("x_embedder.proj.bias"), dres, A("patches"), p("x_embedder.proj.weight"), NT, c.inChannels * pp * pp, C);
+    if (dx) ctx.call("dusa_patchify_backward", dx, da, N, c.inChannels, S, S, pp);
+    ctx.call("dusa_silu_backward", ds, dsAcc, A("c"), N * C); // d(c) = d(t_emb)
+    ctx.call("dusa_linear_backward", dc, g("t_embedder.mlp.2.weight"), g("t_embedder.mlp.2.bias"), ds, A("t.a"), p("t_embedder.mlp.2.weight"), N, C, C);
+    ctx.call("dusa_silu_backward", ds, dc, A("t.h"), N * C);
+    ctx.call("dusa_linear_backward", null, g("t_embedder.mlp.0.weight"), g("t_embedder.mlp.0.bias"), ds, A("freq"), p("t_embedder.mlp.0.weight"), N, FREQ, C);
+    void this.#input;
+  }
+
+  free(): void {
+    this.#plan?.arena.free();
+    this.#plan = null;
+    this.params.free();
+  }
+}
