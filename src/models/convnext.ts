@@ -6,6 +6,8 @@
 //   head: global average pool -> LayerNorm -> fc
 import type { Context, TensorView } from "../native/index.ts";
 import { Arena } from "../nn/arena.ts";
+import { Linears } from "../nn/linear.ts";
+import { addLora, type LoraConfig } from "../nn/lora.ts";
 import { ParamTable, Parameters } from "../nn/params.ts";
 
 export type ConvNeXtConfig = { inChans: number; numClasses: number; depths: number[]; dims: number[]; stemPatch: number };
@@ -54,13 +56,17 @@ type Plan = { B: number; H: number; W: number; sizes: { H: number; W: number }[]
 export class ConvNeXt {
   readonly table: ParamTable;
   readonly params: Parameters;
+  readonly linears: Linears;
+  readonly loraLayers: string[];
   #plan: Plan | null = null;
   #input: TensorView | { ptr: number } | null = null; // the last forward's x, read again by the stem's weight gradient
 
-  constructor(readonly ctx: Context, readonly config: ConvNeXtConfig) {
+  constructor(readonly ctx: Context, readonly config: ConvNeXtConfig, options: { lora?: LoraConfig } = {}) {
     if (config.depths.length !== config.dims.length) throw new Error("convnext: depths and dims differ in length");
     this.table = convnextParamTable(config);
+    this.loraLayers = options.lora ? addLora(this.table, options.lora) : [];
     this.params = new Parameters(ctx, this.table);
+    this.linears = new Linears(ctx, this.params, options.lora ? options.lora.alpha / options.lora.rank : 0);
   }
 
   /** Plans the activation arena for input (B, inChans, H, W); re-planned only when the shape changes. */
@@ -152,9 +158,9 @@ export class ConvNeXt {
         ctx.call("dusa_dwconv2d_forward", tmp, a("in"), q("conv_dw.weight"), q("conv_dw.bias"), B, C, h, w, KERNEL);
         ctx.call("dusa_nchw_to_nhwc", a("dw"), tmp, B, C, h, w);
         ctx.call("dusa_layernorm_forward", a("ln"), a("mean"), a("rstd"), a("dw"), q("norm.weight"), q("norm.bias"), rows, C, EPS);
-        ctx.call("dusa_linear_forward", a("fc1"), a("ln"), q("mlp.fc1.weight"), q("mlp.fc1.bias"), rows, C, 4 * C);
+        this.linears.forward(`stages.${s}.blocks.${m}.mlp.fc1`, a("fc1"), a("ln"), rows, C, 4 * C);
         ctx.call("dusa_gelu_forward", a("gelu"), a("fc1"), rows * 4 * C, 0);
-        ctx.call("dusa_linear_forward", a("fc2"), a("gelu"), q("mlp.fc2.weight"), q("mlp.fc2.bias"), rows, 4 * C, C);
+        this.linears.forward(`stages.${s}.blocks.${m}.mlp.fc2`, a("fc2"), a("gelu"), rows, 4 * C, C);
         ctx.call("dusa_channel_scale_forward", A("grad.h1"), a("fc2"), q("gamma"), rows, C); // gamma * fc2, NHWC
         ctx.call("dusa_nhwc_to_nchw", tmp, A("grad.h1"), B, C, h, w);
         ctx.call("dusa_add", A(`s${s}.b${m + 1}.in`), a("in"), tmp, rows * C);
@@ -163,7 +169,7 @@ export class ConvNeXt {
     const S = c.depths.length - 1, last = c.dims[S];
     ctx.call("dusa_avgpool_forward", A("head.pool"), A(`s${S}.b${c.depths[S]}.in`), B, last, h * w);
     ctx.call("dusa_layernorm_forward", A("head.ln"), A("head.mean"), A("head.rstd"), A("head.pool"), p("head.norm.weight"), p("head.norm.bias"), B, last, EPS);
-    ctx.call("dusa_linear_forward", A("logits"), A("head.ln"), p("head.fc.weight"), p("head.fc.bias"), B, last, c.numClasses);
+    this.linears.forward("head.fc", A("logits"), A("head.ln"), B, last, c.numClasses);
     return A("logits");
   }
 
@@ -184,7 +190,7 @@ export class ConvNeXt {
     let { H: h, W: w } = plan.sizes[S];
     // head
     const dHeadLn = A("grad.b"), dPool = A("grad.c");
-    ctx.call("dusa_linear_backward", dHeadLn, g("head.fc.weight"), g("head.fc.bias"), dlogits, A("head.ln"), p("head.fc.weight"), B, last, c.numClasses);
+    this.linears.backward("head.fc", dHeadLn, dlogits, A("head.ln"), B, last, c.numClasses);
     ctx.call("dusa_layernorm_backward", dPool, g("head.norm.weight"), g("head.norm.bias"), dHeadLn, A("head.pool"), p("head.norm.weight"), A("head.mean"), A("head.rstd"), B, last);
     let dres = A("grad.a"), spare = A("grad.b");
     ctx.call("dusa_avgpool_backward", dres, dPool, B, last, h * w);
@@ -199,9 +205,9 @@ export class ConvNeXt {
         // out = in + nchw(gamma * fc2): the residual passes dres through; the branch gets nhwc(dres)
         ctx.call("dusa_nchw_to_nhwc", dc, dres, B, C, h, w);
         ctx.call("dusa_channel_scale_backward", spare, g(q("gamma")), dc, a("fc2"), p(q("gamma")), rows, C);
-        ctx.call("dusa_linear_backward", h1, g(q("mlp.fc2.weight")), g(q("mlp.fc2.bias")), spare, a("gelu"), p(q("mlp.fc2.weight")), rows, 4 * C, C);
+        this.linears.backward(q("mlp.fc2"), h1, spare, a("gelu"), rows, 4 * C, C);
         ctx.call("dusa_gelu_backward", h2, h1, a("fc1"), rows * 4 * C, 0);
-        ctx.call("dusa_linear_backward", dc, g(q("mlp.fc1.weight")), g(q("mlp.fc1.bias")), h2, a("ln"), p(q("mlp.fc1.weight")), rows, C, 4 * C);
+        this.linears.backward(q("mlp.fc1"), dc, h2, a("ln"), rows, C, 4 * C);
         ctx.call("dusa_layernorm_backward", spare, g(q("norm.weight")), g(q("norm.bias")), dc, a("dw"), p(q("norm.weight")), a("mean"), a("rstd"), rows, C);
         ctx.call("dusa_nhwc_to_nchw", dc, spare, B, C, h, w);
         ctx.call("dusa_dwconv2d_backward", tmp, g(q("conv_dw.weight")), g(q("conv_dw.bias")), dc, a("in"), p(q("conv_dw.weight")), B, C, h, w, KERNEL);
@@ -229,6 +235,7 @@ export class ConvNeXt {
   free(): void {
     this.#plan?.arena.free();
     this.#plan = null;
+    this.linears.free();
     this.params.free();
   }
 }

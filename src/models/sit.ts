@@ -7,6 +7,8 @@
 //   final: linear(modulate(norm_final(x))) -> unpatchify      (N, out, H, W)
 import type { Context, TensorView } from "../native/index.ts";
 import { Arena } from "../nn/arena.ts";
+import { Linears } from "../nn/linear.ts";
+import { addLora, type LoraConfig } from "../nn/lora.ts";
 import { ParamTable, Parameters } from "../nn/params.ts";
 import { sincosPosEmbed2d } from "./pos-embed.ts";
 
@@ -78,16 +80,20 @@ type Plan = { N: number; training: boolean; arena: Arena };
 export class SiT {
   readonly table: ParamTable;
   readonly params: Parameters;
+  readonly linears: Linears;
+  readonly loraLayers: string[];
   readonly tokens: number;
   #plan: Plan | null = null;
   #input: Ptr | null = null;
 
-  constructor(readonly ctx: Context, readonly config: SiTConfig) {
+  constructor(readonly ctx: Context, readonly config: SiTConfig, options: { lora?: LoraConfig } = {}) {
     const c = config;
     if (c.inputSize % c.patchSize) throw new Error(`sit: input size ${c.inputSize} not divisible by patch ${c.patchSize}`);
     if (c.hidden % c.heads) throw new Error(`sit: hidden ${c.hidden} not divisible by heads ${c.heads}`);
     this.table = sitParamTable(c);
+    this.loraLayers = options.lora ? addLora(this.table, options.lora) : [];
     this.params = new Parameters(ctx, this.table);
+    this.linears = new Linears(ctx, this.params, options.lora ? options.lora.alpha / options.lora.rank : 0);
     this.tokens = (c.inputSize / c.patchSize) ** 2;
     this.params.p("pos_embed").write(sincosPosEmbed2d(c.hidden, c.inputSize / c.patchSize));
   }
@@ -164,13 +170,13 @@ export class SiT {
     const C = c.hidden, T = this.tokens, NT = N * T, pp = c.patchSize, S = c.inputSize, Hd = Math.round(C * c.mlpRatio);
     // embeddings
     ctx.call("dusa_patchify_forward", A("patches"), x, N, c.inChannels, S, S, pp);
-    ctx.call("dusa_linear_forward", A("x0"), A("patches"), p("x_embedder.proj.weight"), p("x_embedder.proj.bias"), NT, c.inChannels * pp * pp, C);
+    this.linears.forward("x_embedder.proj", A("x0"), A("patches"), NT, c.inChannels * pp * pp, C);
     const pos = p("pos_embed");
     for (let n = 0; n < N; n++) ctx.call("dusa_axpy", A("x0").base.slice(A("x0").offset + n * T * C, [T, C]), pos, 1, T * C);
     ctx.call("dusa_timestep_embedding", A("freq"), t, N, FREQ, 10000);
-    ctx.call("dusa_linear_forward", A("t.h"), A("freq"), p("t_embedder.mlp.0.weight"), p("t_embedder.mlp.0.bias"), N, FREQ, C);
+    this.linears.forward("t_embedder.mlp.0", A("t.h"), A("freq"), N, FREQ, C);
     ctx.call("dusa_silu_forward", A("t.a"), A("t.h"), N * C);
-    ctx.call("dusa_linear_forward", A("t.emb"), A("t.a"), p("t_embedder.mlp.2.weight"), p("t_embedder.mlp.2.bias"), N, C, C);
+    this.linears.forward("t_embedder.mlp.2", A("t.emb"), A("t.a"), N, C, C);
     ctx.call("dusa_embedding_forward", A("y.emb"), y, p("y_embedder.embedding_table.weight"), N, C, c.numClasses + 1);
     ctx.call("dusa_add", A("c"), A("t.emb"), A("y.emb"), N * C);
     ctx.call("dusa_silu_forward", A("silu_c"), A("c"), N * C);
@@ -183,24 +189,24 @@ export class SiT {
       const xin = training || i === 0 ? A(`x${i}`) : A("x.mid");
       const xout = training || i === c.depth - 1 ? A(`x${i + 1}`) : A("x.mid");
       const mod = a("mod"), m = mod.ptr;
-      ctx.call("dusa_linear_forward", mod, A("silu_c"), q("adaLN_modulation.1.weight"), q("adaLN_modulation.1.bias"), N, C, 6 * C);
+      this.linears.forward(`blocks.${i}.adaLN_modulation.1`, mod, A("silu_c"), N, C, 6 * C);
       ctx.call("dusa_layernorm_modulate_forward", a("h1"), a("mean1"), a("rstd1"), xin, m, m + 4 * C, N, T, C, 6 * C, EPS);
-      ctx.call("dusa_linear_forward", a("qkv"), a("h1"), q("attn.qkv.weight"), q("attn.qkv.bias"), NT, C, 3 * C);
+      this.linears.forward(`blocks.${i}.attn.qkv`, a("qkv"), a("h1"), NT, C, 3 * C);
       const qkv = a("qkv").ptr;
       ctx.call("dusa_attention_forward", a("att"), a("lse"), qkv, qkv + 4 * C, qkv + 8 * C, N, T, c.heads, hd, 3 * C);
-      ctx.call("dusa_linear_forward", a("proj"), a("att"), q("attn.proj.weight"), q("attn.proj.bias"), NT, C, C);
+      this.linears.forward(`blocks.${i}.attn.proj`, a("proj"), a("att"), NT, C, C);
       ctx.call("dusa_gated_residual_forward", a("x1"), xin, a("proj"), m + 8 * C, N, T, C, 6 * C);
       ctx.call("dusa_layernorm_modulate_forward", a("h2"), a("mean2"), a("rstd2"), a("x1"), m + 12 * C, m + 16 * C, N, T, C, 6 * C, EPS);
-      ctx.call("dusa_linear_forward", a("fc1"), a("h2"), q("mlp.fc1.weight"), q("mlp.fc1.bias"), NT, C, Hd);
+      this.linears.forward(`blocks.${i}.mlp.fc1`, a("fc1"), a("h2"), NT, C, Hd);
       ctx.call("dusa_gelu_forward", a("gelu"), a("fc1"), NT * Hd, 1);
-      ctx.call("dusa_linear_forward", a("fc2"), a("gelu"), q("mlp.fc2.weight"), q("mlp.fc2.bias"), NT, Hd, C);
+      this.linears.forward(`blocks.${i}.mlp.fc2`, a("fc2"), a("gelu"), NT, Hd, C);
       ctx.call("dusa_gated_residual_forward", xout, a("x1"), a("fc2"), m + 20 * C, N, T, C, 6 * C);
     }
     // final layer
     const fm = A("f.mod"), PO = pp * pp * sitOutChannels(c);
-    ctx.call("dusa_linear_forward", fm, A("silu_c"), p("final_layer.adaLN_modulation.1.weight"), p("final_layer.adaLN_modulation.1.bias"), N, C, 2 * C);
+    this.linears.forward("final_layer.adaLN_modulation.1", fm, A("silu_c"), N, C, 2 * C);
     ctx.call("dusa_layernorm_modulate_forward", A("f.h"), A("f.mean"), A("f.rstd"), A(`x${c.depth}`), fm.ptr, fm.ptr + 4 * C, N, T, C, 2 * C, EPS);
-    ctx.call("dusa_linear_forward", A("f.out"), A("f.h"), p("final_layer.linear.weight"), p("final_layer.linear.bias"), NT, C, PO);
+    this.linears.forward("final_layer.linear", A("f.out"), A("f.h"), NT, C, PO);
     ctx.call("dusa_unpatchify_forward", A("out"), A("f.out"), N, sitOutChannels(c), S, S, pp);
     return A("out");
   }
@@ -222,10 +228,10 @@ export class SiT {
     const dres = A("grad.res"), da = A("grad.a"), db = A("grad.b"), dc = A("grad.c"), dmod = A("grad.mod"), ds = A("grad.s"), dsAcc = A("grad.s_acc");
     // final layer
     ctx.call("dusa_unpatchify_backward", da, dout, N, sitOutChannels(c), S, S, pp);
-    ctx.call("dusa_linear_backward", db, g("final_layer.linear.weight"), g("final_layer.linear.bias"), da, A("f.h"), p("final_layer.linear.weight"), NT, C, PO);
+    this.linears.backward("final_layer.linear", db, da, A("f.h"), NT, C, PO);
     const fm = A("f.mod").ptr;
     ctx.call("dusa_layernorm_modulate_backward", dres, dmod.ptr, dmod.ptr + 4 * C, db, A(`x${c.depth}`), fm + 4 * C, A("f.mean"), A("f.rstd"), N, T, C, 2 * C);
-    ctx.call("dusa_linear_backward", dsAcc, g("final_layer.adaLN_modulation.1.weight"), g("final_layer.adaLN_modulation.1.bias"), dmod, A("silu_c"), p("final_layer.adaLN_modulation.1.weight"), N, C, 2 * C);
+    this.linears.backward("final_layer.adaLN_modulation.1", dsAcc, dmod, A("silu_c"), N, C, 2 * C);
     // blocks, last to first; dres holds d(block output) and is updated in place to d(block input)
     for (let i = c.depth - 1; i >= 0; i--) {
       const a = (n: string) => A(`b${i}.${n}`);
@@ -233,36 +239,37 @@ export class SiT {
       const m = a("mod").ptr, d = dmod.ptr;
       // x_out = x1 + gate_mlp * fc2
       ctx.call("dusa_gated_residual_backward", dres, da, d + 20 * C, dres, a("fc2"), m + 20 * C, N, T, C, 6 * C);
-      ctx.call("dusa_linear_backward", db, g(q("mlp.fc2.weight")), g(q("mlp.fc2.bias")), da, a("gelu"), p(q("mlp.fc2.weight")), NT, Hd, C);
+      this.linears.backward(`blocks.${i}.mlp.fc2`, db, da, a("gelu"), NT, Hd, C);
       ctx.call("dusa_gelu_backward", da, db, a("fc1"), NT * Hd, 1);
-      ctx.call("dusa_linear_backward", dc, g(q("mlp.fc1.weight")), g(q("mlp.fc1.bias")), da, a("h2"), p(q("mlp.fc1.weight")), NT, C, Hd);
+      this.linears.backward(`blocks.${i}.mlp.fc1`, dc, da, a("h2"), NT, C, Hd);
       ctx.call("dusa_layernorm_modulate_backward", db, d + 12 * C, d + 16 * C, dc, a("x1"), m + 16 * C, a("mean2"), a("rstd2"), N, T, C, 6 * C);
       ctx.call("dusa_add", dres, dres, db, NT * C);
       // x1 = x_in + gate_msa * proj
       ctx.call("dusa_gated_residual_backward", dres, da, d + 8 * C, dres, a("proj"), m + 8 * C, N, T, C, 6 * C);
-      ctx.call("dusa_linear_backward", dc, g(q("attn.proj.weight")), g(q("attn.proj.bias")), da, a("att"), p(q("attn.proj.weight")), NT, C, C);
+      this.linears.backward(`blocks.${i}.attn.proj`, dc, da, a("att"), NT, C, C);
       const qkv = a("qkv").ptr, dq = db.ptr;
       ctx.call("dusa_attention_backward", dq, dq + 4 * C, dq + 8 * C, dc, qkv, qkv + 4 * C, qkv + 8 * C, a("att"), a("lse"), N, T, c.heads, hd, 3 * C);
-      ctx.call("dusa_linear_backward", dc, g(q("attn.qkv.weight")), g(q("attn.qkv.bias")), db, a("h1"), p(q("attn.qkv.weight")), NT, C, 3 * C);
+      this.linears.backward(`blocks.${i}.attn.qkv`, dc, db, a("h1"), NT, C, 3 * C);
       ctx.call("dusa_layernorm_modulate_backward", da, d, d + 4 * C, dc, A(`x${i}`), m + 4 * C, a("mean1"), a("rstd1"), N, T, C, 6 * C);
       ctx.call("dusa_add", dres, dres, da, NT * C);
-      ctx.call("dusa_linear_backward", ds, g(q("adaLN_modulation.1.weight")), g(q("adaLN_modulation.1.bias")), dmod, A("silu_c"), p(q("adaLN_modulation.1.weight")), N, C, 6 * C);
+      this.linears.backward(`blocks.${i}.adaLN_modulation.1`, ds, dmod, A("silu_c"), N, C, 6 * C);
       ctx.call("dusa_add", dsAcc, dsAcc, ds, N * C);
     }
     // embeddings: x0 = patches W^T + b + pos (pos fixed); c = t_emb + y_emb (label table frozen)
     const wantPatch = dx !== null;
-    ctx.call("dusa_linear_backward", wantPatch ? da : null, g("x_embedder.proj.weight"), g("x_embedder.proj.bias"), dres, A("patches"), p("x_embedder.proj.weight"), NT, c.inChannels * pp * pp, C);
+    this.linears.backward("x_embedder.proj", wantPatch ? da : null, dres, A("patches"), NT, c.inChannels * pp * pp, C);
     if (dx) ctx.call("dusa_patchify_backward", dx, da, N, c.inChannels, S, S, pp);
     ctx.call("dusa_silu_backward", ds, dsAcc, A("c"), N * C); // d(c) = d(t_emb)
-    ctx.call("dusa_linear_backward", dc, g("t_embedder.mlp.2.weight"), g("t_embedder.mlp.2.bias"), ds, A("t.a"), p("t_embedder.mlp.2.weight"), N, C, C);
+    this.linears.backward("t_embedder.mlp.2", dc, ds, A("t.a"), N, C, C);
     ctx.call("dusa_silu_backward", ds, dc, A("t.h"), N * C);
-    ctx.call("dusa_linear_backward", null, g("t_embedder.mlp.0.weight"), g("t_embedder.mlp.0.bias"), ds, A("freq"), p("t_embedder.mlp.0.weight"), N, FREQ, C);
+    this.linears.backward("t_embedder.mlp.0", null, ds, A("freq"), N, FREQ, C);
     void this.#input;
   }
 
   free(): void {
     this.#plan?.arena.free();
     this.#plan = null;
+    this.linears.free();
     this.params.free();
   }
 }

@@ -4,8 +4,8 @@ import type { Context, Tensor, TensorView } from "../native/index.ts";
 import { formatShape, numel } from "../native/index.ts";
 
 /** weight/bias of linear and conv layers; norm = affine of a normalisation layer; scale = layer scale (gamma);
- * embedding = lookup table; fixed = never trained (sin-cos positional embedding). */
-export type Role = "weight" | "bias" | "norm" | "scale" | "embedding" | "fixed";
+ * embedding = lookup table; fixed = never trained (sin-cos positional embedding); lora = low-rank adapter. */
+export type Role = "weight" | "bias" | "norm" | "scale" | "embedding" | "fixed" | "lora";
 export type ParamInfo = { name: string; shape: number[]; offset: number; size: number; role: Role };
 
 export class ParamTable {
@@ -36,8 +36,9 @@ export class ParamTable {
 
 export type Trainable = (p: ParamInfo) => boolean;
 export const trainNone: Trainable = () => false;
-export const trainAll: Trainable = (p) => p.role !== "fixed" && p.role !== "embedding";
+export const trainAll: Trainable = (p) => p.role !== "fixed" && p.role !== "embedding" && p.role !== "lora";
 export const trainNorm: Trainable = (p) => p.role === "norm";
+export const trainLora: Trainable = (p) => p.role === "lora";
 
 /** The values of a table in one `param` allocation, and on demand its gradients in one `grad` allocation. */
 export class Parameters {
