@@ -51,6 +51,59 @@ export function convnextParamTable(c: ConvNeXtConfig): ParamTable {
   return t;
 }
 
+/** The activation buffers of a ConvNeXt for input (B, inChans, H, W), reserved but not allocated. */
+export function convnextLayout(c: ConvNeXtConfig, B: number, H: number, W: number): { sizes: { H: number; W: number }[]; arena: Arena } {
+  if (H % c.stemPatch || W % c.stemPatch) throw new Error(`convnext: input ${H}x${W} is not divisible by the stem patch ${c.stemPatch}`);
+  const sizes: { H: number; W: number }[] = [];
+  let h = H / c.stemPatch, w = W / c.stemPatch;
+  const a = new Arena();
+  a.reserve("stem.conv", [B, c.dims[0], h, w]);
+  a.reserve("stem.mean", [B * h * w]);
+  a.reserve("stem.rstd", [B * h * w]);
+  let maxNCHW = 0, maxHidden = 0;
+  c.depths.forEach((depth, s) => {
+    const C = c.dims[s];
+    if (s > 0) {
+      a.reserve(`s${s}.ds.ln`, [B, c.dims[s - 1], h, w]);
+      a.reserve(`s${s}.ds.mean`, [B * h * w]);
+      a.reserve(`s${s}.ds.rstd`, [B * h * w]);
+      maxNCHW = Math.max(maxNCHW, B * c.dims[s - 1] * h * w);
+      if (h % 2 || w % 2) throw new Error(`convnext: stage ${s} input ${h}x${w} cannot be downsampled by 2`);
+      h /= 2;
+      w /= 2;
+    }
+    sizes.push({ H: h, W: w });
+    const rows = B * h * w;
+    maxNCHW = Math.max(maxNCHW, rows * C);
+    maxHidden = Math.max(maxHidden, rows * 4 * C);
+    for (let m = 0; m <= depth; m++) a.reserve(`s${s}.b${m}.in`, [B, C, h, w]); // b{depth}.in is the stage output
+    for (let m = 0; m < depth; m++) {
+      const k = `s${s}.b${m}`;
+      a.reserve(`${k}.dw`, [rows, C]); // depthwise output, NHWC (LayerNorm input)
+      a.reserve(`${k}.ln`, [rows, C]);
+      a.reserve(`${k}.mean`, [rows]);
+      a.reserve(`${k}.rstd`, [rows]);
+      a.reserve(`${k}.fc1`, [rows, 4 * C]);
+      a.reserve(`${k}.gelu`, [rows, 4 * C]);
+      a.reserve(`${k}.fc2`, [rows, C]);
+    }
+  });
+  const last = c.dims[c.dims.length - 1];
+  a.reserve("head.pool", [B, last]);
+  a.reserve("head.ln", [B, last]);
+  a.reserve("head.mean", [B]);
+  a.reserve("head.rstd", [B]);
+  a.reserve("logits", [B, c.numClasses]);
+  // scratch: NCHW temporaries and gradients
+  a.reserve("tmp.nchw", [maxNCHW]);
+  a.reserve("grad.a", [Math.max(maxNCHW, B * c.numClasses)]);
+  a.reserve("grad.b", [maxNCHW]);
+  a.reserve("grad.c", [maxNCHW]);
+  a.reserve("grad.h1", [maxHidden]);
+  a.reserve("grad.h2", [maxHidden]);
+  return { sizes, arena: a };
+}
+
 type Plan = { B: number; H: number; W: number; sizes: { H: number; W: number }[]; arena: Arena };
 
 export class ConvNeXt {
@@ -71,58 +124,10 @@ export class ConvNeXt {
 
   /** Plans the activation arena for input (B, inChans, H, W); re-planned only when the shape changes. */
   plan(B: number, H: number, W: number): Plan {
-    const c = this.config;
     if (this.#plan && this.#plan.B === B && this.#plan.H === H && this.#plan.W === W) return this.#plan;
     this.#plan?.arena.free();
-    if (H % c.stemPatch || W % c.stemPatch) throw new Error(`convnext: input ${H}x${W} is not divisible by the stem patch ${c.stemPatch}`);
-    const sizes: { H: number; W: number }[] = [];
-    let h = H / c.stemPatch, w = W / c.stemPatch;
-    const a = new Arena();
-    a.reserve("stem.conv", [B, c.dims[0], h, w]);
-    a.reserve("stem.mean", [B * h * w]);
-    a.reserve("stem.rstd", [B * h * w]);
-    let maxNCHW = 0, maxHidden = 0;
-    c.depths.forEach((depth, s) => {
-      const C = c.dims[s];
-      if (s > 0) {
-        a.reserve(`s${s}.ds.ln`, [B, c.dims[s - 1], h, w]);
-        a.reserve(`s${s}.ds.mean`, [B * h * w]);
-        a.reserve(`s${s}.ds.rstd`, [B * h * w]);
-        maxNCHW = Math.max(maxNCHW, B * c.dims[s - 1] * h * w);
-        if (h % 2 || w % 2) throw new Error(`convnext: stage ${s} input ${h}x${w} cannot be downsampled by 2`);
-        h /= 2;
-        w /= 2;
-      }
-      sizes.push({ H: h, W: w });
-      const rows = B * h * w;
-      maxNCHW = Math.max(maxNCHW, rows * C);
-      maxHidden = Math.max(maxHidden, rows * 4 * C);
-      for (let m = 0; m <= depth; m++) a.reserve(`s${s}.b${m}.in`, [B, C, h, w]); // b{depth}.in is the stage output
-      for (let m = 0; m < depth; m++) {
-        const k = `s${s}.b${m}`;
-        a.reserve(`${k}.dw`, [rows, C]); // depthwise output, NHWC (LayerNorm input)
-        a.reserve(`${k}.ln`, [rows, C]);
-        a.reserve(`${k}.mean`, [rows]);
-        a.reserve(`${k}.rstd`, [rows]);
-        a.reserve(`${k}.fc1`, [rows, 4 * C]);
-        a.reserve(`${k}.gelu`, [rows, 4 * C]);
-        a.reserve(`${k}.fc2`, [rows, C]);
-      }
-    });
-    const last = c.dims[c.dims.length - 1];
-    a.reserve("head.pool", [B, last]);
-    a.reserve("head.ln", [B, last]);
-    a.reserve("head.mean", [B]);
-    a.reserve("head.rstd", [B]);
-    a.reserve("logits", [B, c.numClasses]);
-    // scratch: NCHW temporaries and gradients
-    a.reserve("tmp.nchw", [maxNCHW]);
-    a.reserve("grad.a", [Math.max(maxNCHW, B * c.numClasses)]);
-    a.reserve("grad.b", [maxNCHW]);
-    a.reserve("grad.c", [maxNCHW]);
-    a.reserve("grad.h1", [maxHidden]);
-    a.reserve("grad.h2", [maxHidden]);
-    this.#plan = { B, H, W, sizes, arena: a.commit(this.ctx) };
+    const { sizes, arena } = convnextLayout(this.config, B, H, W);
+    this.#plan = { B, H, W, sizes, arena: arena.commit(this.ctx) };
     return this.#plan;
   }
 

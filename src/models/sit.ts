@@ -75,6 +75,57 @@ export function sitParamTable(c: SiTConfig): ParamTable {
   return t;
 }
 
+/** The activation buffers of a SiT/DiT for N samples, reserved but not allocated. */
+export function sitLayout(c: SiTConfig, N: number, training: boolean): Arena {
+  const C = c.hidden, T = (c.inputSize / c.patchSize) ** 2, NT = N * T, Hd = Math.round(C * c.mlpRatio);
+  const PO = c.patchSize ** 2 * sitOutChannels(c);
+  const a = new Arena();
+  a.reserve("patches", [NT, c.patchSize ** 2 * c.inChannels]);
+  a.reserve("freq", [N, FREQ]);
+  a.reserve("t.h", [N, C]);
+  a.reserve("t.a", [N, C]);
+  a.reserve("t.emb", [N, C]);
+  a.reserve("y.emb", [N, C]);
+  a.reserve("c", [N, C]);
+  a.reserve("silu_c", [N, C]);
+  for (let i = 0; i <= c.depth; i++) if (training || i === 0 || i === c.depth) a.reserve(`x${i}`, [NT, C]);
+  if (!training) a.reserve("x.mid", [NT, C]);
+  for (let i = 0; i < (training ? c.depth : 1); i++) {
+    const k = `b${i}`;
+    a.reserve(`${k}.mod`, [N, 6 * C]);
+    a.reserve(`${k}.mean1`, [NT]);
+    a.reserve(`${k}.rstd1`, [NT]);
+    a.reserve(`${k}.h1`, [NT, C]);
+    a.reserve(`${k}.qkv`, [NT, 3 * C]);
+    a.reserve(`${k}.att`, [NT, C]);
+    a.reserve(`${k}.lse`, [N * c.heads * T]);
+    a.reserve(`${k}.proj`, [NT, C]);
+    a.reserve(`${k}.x1`, [NT, C]);
+    a.reserve(`${k}.mean2`, [NT]);
+    a.reserve(`${k}.rstd2`, [NT]);
+    a.reserve(`${k}.h2`, [NT, C]);
+    a.reserve(`${k}.fc1`, [NT, Hd]);
+    a.reserve(`${k}.gelu`, [NT, Hd]);
+    a.reserve(`${k}.fc2`, [NT, C]);
+  }
+  a.reserve("f.mod", [N, 2 * C]);
+  a.reserve("f.mean", [NT]);
+  a.reserve("f.rstd", [NT]);
+  a.reserve("f.h", [NT, C]);
+  a.reserve("f.out", [NT, PO]);
+  a.reserve("out", [N, sitOutChannels(c), c.inputSize, c.inputSize]);
+  if (training) {
+    a.reserve("grad.res", [NT, C]);
+    a.reserve("grad.a", [NT, Math.max(3 * C, Hd, PO)]);
+    a.reserve("grad.b", [NT, Math.max(3 * C, Hd)]);
+    a.reserve("grad.c", [NT, C]);
+    a.reserve("grad.mod", [N, 6 * C]);
+    a.reserve("grad.s", [N, C]);
+    a.reserve("grad.s_acc", [N, C]);
+  }
+  return a;
+}
+
 type Plan = { N: number; training: boolean; arena: Arena };
 
 export class SiT {
@@ -105,53 +156,7 @@ export class SiT {
   plan(N: number, training: boolean): Plan {
     if (this.#plan && this.#plan.N === N && this.#plan.training === training) return this.#plan;
     this.#plan?.arena.free();
-    const c = this.config, C = c.hidden, T = this.tokens, NT = N * T, Hd = Math.round(C * c.mlpRatio);
-    const PO = c.patchSize ** 2 * sitOutChannels(c);
-    const a = new Arena();
-    a.reserve("patches", [NT, c.patchSize ** 2 * c.inChannels]);
-    a.reserve("freq", [N, FREQ]);
-    a.reserve("t.h", [N, C]);
-    a.reserve("t.a", [N, C]);
-    a.reserve("t.emb", [N, C]);
-    a.reserve("y.emb", [N, C]);
-    a.reserve("c", [N, C]);
-    a.reserve("silu_c", [N, C]);
-    for (let i = 0; i <= c.depth; i++) if (training || i === 0 || i === c.depth) a.reserve(`x${i}`, [NT, C]);
-    if (!training) a.reserve("x.mid", [NT, C]);
-    for (let i = 0; i < (training ? c.depth : 1); i++) {
-      const k = `b${i}`;
-      a.reserve(`${k}.mod`, [N, 6 * C]);
-      a.reserve(`${k}.mean1`, [NT]);
-      a.reserve(`${k}.rstd1`, [NT]);
-      a.reserve(`${k}.h1`, [NT, C]);
-      a.reserve(`${k}.qkv`, [NT, 3 * C]);
-      a.reserve(`${k}.att`, [NT, C]);
-      a.reserve(`${k}.lse`, [N * c.heads * T]);
-      a.reserve(`${k}.proj`, [NT, C]);
-      a.reserve(`${k}.x1`, [NT, C]);
-      a.reserve(`${k}.mean2`, [NT]);
-      a.reserve(`${k}.rstd2`, [NT]);
-      a.reserve(`${k}.h2`, [NT, C]);
-      a.reserve(`${k}.fc1`, [NT, Hd]);
-      a.reserve(`${k}.gelu`, [NT, Hd]);
-      a.reserve(`${k}.fc2`, [NT, C]);
-    }
-    a.reserve("f.mod", [N, 2 * C]);
-    a.reserve("f.mean", [NT]);
-    a.reserve("f.rstd", [NT]);
-    a.reserve("f.h", [NT, C]);
-    a.reserve("f.out", [NT, PO]);
-    a.reserve("out", [N, sitOutChannels(c), c.inputSize, c.inputSize]);
-    if (training) {
-      a.reserve("grad.res", [NT, C]);
-      a.reserve("grad.a", [NT, Math.max(3 * C, Hd, PO)]);
-      a.reserve("grad.b", [NT, Math.max(3 * C, Hd)]);
-      a.reserve("grad.c", [NT, C]);
-      a.reserve("grad.mod", [N, 6 * C]);
-      a.reserve("grad.s", [N, C]);
-      a.reserve("grad.s_acc", [N, C]);
-    }
-    this.#plan = { N, training, arena: a.commit(this.ctx) };
+    this.#plan = { N, training, arena: sitLayout(this.config, N, training).commit(this.ctx) };
     return this.#plan;
   }
 
