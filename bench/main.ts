@@ -1,13 +1,14 @@
 // bun bench [section ...] [--json] [--compare <file>] [--threads N]: throughput and memory benchmarks.
-// Sections so far: kernels. Results print as tables; --json writes bench/results/<date>-<host>.json.
+// Sections so far: kernels, models. Results print as tables; --json writes bench/results/<date>-<host>.json.
 import cac from "cac";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { Context } from "../src/native/index.ts";
 import { runKernelBench } from "./kernels.ts";
+import { runModelBench } from "./models.ts";
 import { printTable, type Row } from "./table.ts";
 
-const sections = ["kernels"] as const;
+const sections = ["kernels", "models"] as const;
 type Section = (typeof sections)[number];
 
 const cli = cac("bun bench");
@@ -30,6 +31,11 @@ cli
       console.log(`\nceilings measured in this run: GEMM ${ceilings.gflops.toFixed(1)} GFLOP/s (2048³ sgemm), memory ${ceilings.gbps.toFixed(1)} GB/s (best of a 64 MiB copy and axpy)`);
       printTable("kernels", rows);
       results.kernels = { ceilings, rows };
+    }
+    if (chosen.includes("models")) {
+      const rows = runModelBench(ctx);
+      printTable("models (tiny: fwd and fwd+bwd of all parameters; full size: forward only at batch 1; random weights)", rows);
+      results.models = { rows };
     }
     if (options.compare) compare(results, await Bun.file(options.compare).json());
     if (options.json) {
