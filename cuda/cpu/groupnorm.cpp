@@ -18,6 +18,13 @@ namespace {
 
 inline float sigmoid(float y) { return 1.0f / (1.0f + std::exp(-y)); }
 
+// the gradient at the GroupNorm output y from the gradient dout after the optional SiLU
+inline double grad_before_silu(double dout, double y, int silu) {
+  if (!silu) return dout;
+  double s = 1.0 / (1.0 + std::exp(-y));
+  return dout * s * (1.0 + y * (1.0 - s));
+}
+
 // factor of silu'(y) applied to the upstream gradient
 inline float silu_grad(float y) {
   float s = sigmoid(y);
@@ -68,11 +75,7 @@ void backward_reference(float* din, float* dweight, float* dbias, const float* d
         double w = weight ? weight[c] : 1.0, bb = bias ? bias[c] : 0.0;
         for (int p = 0; p < HW; p++) {
           int64_t i = base + (int64_t)cc * HW + p;
-          double xhat = (in[i] - m) * r, dy = dout[i];
-          if (silu) {
-            double y = xhat * w + bb, s = 1.0 / (1.0 + std::exp(-y));
-            dy *= s * (1.0 + y * (1.0 - s));
-          }
+          double xhat = (in[i] - m) * r, dy = grad_before_silu(dout[i], xhat * w + bb, silu);
           sum_dxhat += dy * w;
           sum_dxhat_xhat += dy * w * xhat;
           if (dweight) dweight[c] += (float)(dy * xhat);
@@ -85,11 +88,7 @@ void backward_reference(float* din, float* dweight, float* dbias, const float* d
         double w = weight ? weight[c] : 1.0, bb = bias ? bias[c] : 0.0;
         for (int p = 0; p < HW; p++) {
           int64_t i = base + (int64_t)cc * HW + p;
-          double xhat = (in[i] - m) * r, dy = dout[i];
-          if (silu) {
-            double y = xhat * w + bb, s = 1.0 / (1.0 + std::exp(-y));
-            dy *= s * (1.0 + y * (1.0 - s));
-          }
+          double xhat = (in[i] - m) * r, dy = grad_before_silu(dout[i], xhat * w + bb, silu);
           din[i] = (float)(r * (dy * w - sum_dxhat / n - xhat * sum_dxhat_xhat / n));
         }
       }
