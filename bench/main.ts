@@ -1,14 +1,15 @@
 // bun bench [section ...] [--json] [--compare <file>] [--threads N]: throughput and memory benchmarks.
-// Sections so far: kernels, models. Results print as tables; --json writes bench/results/<date>-<host>.json.
+// Sections so far: kernels, models, loader. Results print as tables; --json writes bench/results/<date>-<host>.json.
 import cac from "cac";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { Context } from "../src/native/index.ts";
 import { runKernelBench } from "./kernels.ts";
+import { benchLoader } from "./loader.ts";
 import { runModelBench } from "./models.ts";
 import { printTable, type Row } from "./table.ts";
 
-const sections = ["kernels", "models"] as const;
+const sections = ["kernels", "models", "loader"] as const;
 type Section = (typeof sections)[number];
 
 const cli = cac("bun bench");
@@ -36,6 +37,11 @@ cli
       const rows = runModelBench(ctx);
       printTable("models (tiny: fwd and fwd+bwd of all parameters; full size: forward only at batch 1; random weights)", rows);
       results.models = { rows };
+    }
+    if (chosen.includes("loader")) {
+      const result = await benchLoader();
+      printTable("loader (Fashion-MNIST, batch 64, task + aux transforms)", result.rows);
+      results.loader = result;
     }
     if (options.compare) compare(results, await Bun.file(options.compare).json());
     if (options.json) {
