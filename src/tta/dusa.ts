@@ -1,0 +1,146 @@
+// One DUSA micro-batch (DESIGN §2.1): the task model's top hypotheses are weighted by the softmax of their
+// L2-normalised logits, the generative model predicts under each hypothesis from one noised latent per image,
+// and the weighted prediction is scored against the target. The task model gets gradient only through the
+// weights; the generative model's backward runs only when it is adapted.
+import type { Context, Tensor, TensorView } from "../native/index.ts";
+import type { ConvNeXt } from "../models/convnext.ts";
+import type { SiT } from "../models/sit.ts";
+import { ddpmCoefficients } from "./schedule.ts";
+
+type Ptr = TensorView | Tensor | { ptr: number };
+
+/** The frozen VAE as DUSA uses it: posterior mean × scaling factor, (B, latentChannels, h, w). */
+export interface LatentEncoder {
+  encodeMean(x: Ptr, B: number): TensorView;
+}
+
+export type DusaSettings = {
+  family: "sit" | "dit"; // sit: flow, v = eps − z0, t in [0, 1]; dit: DDPM eps-prediction at integer step t
+  topk: number;
+  randBudget: number;
+  temperature: number;
+  t: number;
+  loss: { mse: number; normL2: number; cosine: number };
+  accumulate: number; // the loss is divided by it (gradients of `accumulate` micro-batches add up to one update)
+  adaptTask: boolean;
+  adaptAux: boolean;
+  seed: number;
+};
+
+/** Test hook: use these instead of drawing the classes and the noise (PyTorch-reference parity tests). */
+export type Injected = { selected?: ArrayLike<number>; eps?: ArrayLike<number> };
+
+export type DusaOutput = { logits: TensorView; terms: Float32Array; selected: Int32Array; weights: Float32Array };
+
+const SELECT_STREAM = 0x5e1ec7n, NOISE_STREAM = 0x40153n;
+
+export class DusaStep {
+  readonly K: number;
+  readonly classes: number;
+  #buffers = new Map<string, Tensor>();
+  #batch = 0;
+
+  constructor(readonly ctx: Context, readonly task: ConvNeXt, readonly vae: LatentEncoder, readonly gen: SiT, readonly settings: DusaSettings) {
+    const s = settings;
+    this.K = s.topk + s.randBudget;
+    this.classes = task.config.numClasses;
+    if (s.topk < 1 || s.randBudget < 0 || this.K > this.classes) throw new Error(`dusa: topk ${s.topk} + rand_budget ${s.randBudget} must be between 1 and the ${this.classes} classes`);
+    if (gen.config.numClasses !== this.classes) throw new Error(`dusa: the generative model has ${gen.config.numClasses} classes, the task model ${this.classes}`);
+    if (s.family === "dit" && !gen.config.learnSigma) throw new Error("dusa: family dit needs a DiT (learn_sigma, 8 output channels)");
+    if (s.family === "sit" && gen.config.learnSigma) throw new Error("dusa: family sit needs a SiT (4 output channels), got a DiT");
+  }
+
+  #buf(name: string, shape: number[], dtype: "f32" | "i32" = "f32"): Tensor {
+    let t = this.#buffers.get(name);
+    if (!t) {
+      t = this.ctx.alloc(shape, "act", dtype);
+      this.#buffers.set(name, t);
+    }
+    return t;
+  }
+
+  #plan(B: number): void {
+    if (this.#batch === B) return;
+    for (const t of this.#buffers.values()) t.free();
+    this.#buffers.clear();
+    this.#batch = B;
+  }
+
+  /**
+   * Forward and backward of one micro-batch. xTask (B, C, H, W) normalised for the task model; xAux (B, C', H', W')
+   * in [-1, 1] at the VAE's resolution. `step` numbers the micro-batch in its task (it picks the random streams).
+   * Gradients accumulate into the trainable parameters; the caller updates every `accumulate` micro-batches.
+   */
+  run(xTask: Ptr, xAux: Ptr, B: number, H: number, W: number, step: number, inject: Injected = {}): DusaOutput {
+    const { ctx, task, gen, settings: s, K, classes: C } = this;
+    this.#plan(B);
+    const g = gen.config, S = g.inputSize, lat = g.inChannels, D = lat * S * S, BK = B * K;
+    const outC = g.learnSigma ? 2 * lat : lat;
+
+    // 1-4: task forward, normalised logits, class selection, weights
+    const logits = task.forward(xTask, B, H, W);
+    const normed = this.#buf("normed", [B, C]), norm = this.#buf("norm", [B]);
+    ctx.call("dusa_l2norm_forward", normed, norm, logits, B, C, 1e-12);
+    const selected = this.#buf("selected", [B, K], "i32");
+    if (inject.selected) selected.write(inject.selected);
+    else ctx.call("dusa_select_classes", selected, normed, logits, B, C, s.topk, s.randBudget, s.temperature, BigInt(s.seed) ^ SELECT_STREAM, step * K * B);
+    const wlog = this.#buf("wlog", [B, K]), w = this.#buf("w", [B, K]);
+    ctx.call("dusa_gather_forward", wlog, normed, selected, B, C, K);
+    ctx.call("dusa_softmax_forward", w, wlog, B, K, 1);
+
+    // 5-6: latent, one noise and one time per image, the noised latent and the target
+    const z0 = this.vae.encodeMean(xAux, B);
+    const eps = this.#buf("eps", [B, D]), xt = this.#buf("xt", [B, D]), target = this.#buf("target", [B, D]);
+    if (inject.eps) eps.write(inject.eps);
+    else ctx.call("dusa_rng_normal", eps, B * D, BigInt(s.seed) ^ NOISE_STREAM, step * Math.ceil((B * D) / 4), 0, 1);
+    const [a, b] = s.family === "sit" ? [1 - s.t, s.t] : ddpmCoefficients(s.t);
+    ctx.call("dusa_copy_d2d", xt, z0, B * D * 4);
+    ctx.call("dusa_scale", xt, a, B * D);
+    ctx.call("dusa_axpy", xt, eps, b, B * D);
+    ctx.call("dusa_copy_d2d", target, eps, B * D * 4);
+    if (s.family === "sit") ctx.call("dusa_axpy", target, z0, -1, B * D); // v = eps − z0
+
+    // 7: the generative model on B·K samples: x_t repeated, labels = the selected classes, same t
+    const xtRep = this.#buf("xt_rep", [BK, lat, S, S]), tRep = this.#buf("t_rep", [BK]).fill(s.t);
+    for (let i = 0; i < B; i++) for (let k = 0; k < K; k++) ctx.call("dusa_copy_d2d", xtRep.slice((i * K + k) * D, [D]), xt.slice(i * D, [D]), D * 4);
+    const pred = gen.forward(xtRep, tRep, selected, BK, { training: s.adaptAux });
+    let p: Ptr = pred;
+    if (outC !== lat) {
+      // DiT: the first 4 of 8 channels are the eps prediction (the rest is the learned sigma)
+      const eps4 = this.#buf("pred_eps", [BK, D]);
+      for (let n = 0; n < BK; n++) ctx.call("dusa_copy_d2d", eps4.slice(n * D, [D]), pred.base.slice(pred.offset + n * outC * S * S, [D]), D * 4);
+      p = eps4;
+    }
+
+    // 8: loss and its gradients to the weights and (when the generative model adapts) to every prediction
+    const terms = new Float32Array(4);
+    const dw = this.#buf("dw", [B, K]);
+    const dp = s.adaptAux ? this.#buf("dp", [BK, D]) : null;
+    ctx.call("dusa_flow_loss", terms, dw, dp, w, p, target, B, K, D, s.loss.mse, s.loss.normL2, s.loss.cosine, 1 / s.accumulate);
+
+    // 9: backward — task model through the weights only; generative model only when adapted
+    if (s.adaptTask) {
+      const dwlog = this.#buf("dwlog", [B, K]), dnormed = this.#buf("dnormed", [B, C]), dlogits = this.#buf("dlogits", [B, C]);
+      ctx.call("dusa_softmax_backward", dwlog, dw, w, B, K, 1);
+      ctx.call("dusa_gather_backward", dnormed, dwlog, selected, B, C, K);
+      ctx.call("dusa_l2norm_backward", dlogits, dnormed, logits, norm, B, C, 1e-12);
+      task.backward(dlogits);
+    }
+    if (s.adaptAux && dp) {
+      let dpred: Ptr = dp;
+      if (outC !== lat) {
+        const full = this.#buf("dpred", [BK, outC, S, S]).fill(0);
+        for (let n = 0; n < BK; n++) ctx.call("dusa_copy_d2d", full.slice(n * outC * S * S, [D]), dp.slice(n * D, [D]), D * 4);
+        dpred = full;
+      }
+      gen.backward(dpred);
+    }
+    return { logits, terms, selected: selected.read() as Int32Array, weights: w.readFloat() };
+  }
+
+  free(): void {
+    for (const t of this.#buffers.values()) t.free();
+    this.#buffers.clear();
+    this.#batch = 0;
+  }
+}
