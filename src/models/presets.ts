@@ -6,6 +6,7 @@ import * as v from "valibot";
 import { parse } from "yaml";
 import type { ConvNeXtConfig } from "./convnext.ts";
 import type { SiTConfig } from "./sit.ts";
+import type { VAEConfig } from "./vae.ts";
 
 export const presetDir = join(import.meta.dir, "..", "..", "configs", "model");
 
@@ -48,12 +49,11 @@ const VaeSchema = v.strictObject({
 });
 
 const PresetSchema = v.variant("family", [ConvNeXtSchema, SiTSchema, VaeSchema]);
-export type VaePreset = v.InferOutput<typeof VaeSchema>;
 
 export type ModelPreset =
   | { name: string; family: "convnext"; config: ConvNeXtConfig; imageSize: number }
   | { name: string; family: "sit" | "dit"; config: SiTConfig }
-  | { name: string; family: "vae"; config: VaePreset; imageSize: number };
+  | { name: string; family: "vae"; config: VAEConfig; imageSize: number };
 
 export function presetNames(): string[] {
   return readdirSync(presetDir).filter((f) => f.endsWith(".yaml")).map((f) => basename(f, ".yaml")).sort();
@@ -75,7 +75,14 @@ export function parsePreset(name: string, raw: unknown, source: string): ModelPr
     if (p.depths.length !== p.dims.length) throw new Error(`${source}: depths and dims must have the same length`);
     return { name, family: "convnext", imageSize: p.image_size, config: { inChans: p.in_chans, numClasses: p.num_classes, depths: p.depths, dims: p.dims, stemPatch: p.stem_patch } };
   }
-  if (p.family === "vae") return { name, family: "vae", imageSize: p.image_size, config: p };
+  if (p.family === "vae") {
+    if (p.block_out.some((c) => c % p.groups)) throw new Error(`${source}: every block_out width must be divisible by groups (${p.groups})`);
+    const config: VAEConfig = {
+      inChannels: p.in_channels, outChannels: p.out_channels, latentChannels: p.latent_channels, blockOut: p.block_out,
+      layersPerBlock: p.layers_per_block, groups: p.groups, scalingFactor: p.scaling_factor,
+    };
+    return { name, family: "vae", imageSize: p.image_size, config };
+  }
   if (p.hidden % p.heads) throw new Error(`${source}: hidden (${p.hidden}) must be divisible by heads (${p.heads})`);
   const config: SiTConfig = {
     inputSize: p.input_size, patchSize: p.patch_size, inChannels: p.in_channels, hidden: p.hidden, depth: p.depth, heads: p.heads,

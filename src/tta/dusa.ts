@@ -11,7 +11,7 @@ type Ptr = TensorView | Tensor | { ptr: number };
 
 /** The frozen VAE as DUSA uses it: posterior mean × scaling factor, (B, latentChannels, h, w). */
 export interface LatentEncoder {
-  encodeMean(x: Ptr, B: number): TensorView;
+  encodeMean(x: Ptr, B: number, H: number, W: number): TensorView;
 }
 
 export type DusaSettings = {
@@ -67,11 +67,11 @@ export class DusaStep {
   }
 
   /**
-   * Forward and backward of one micro-batch. xTask (B, C, H, W) normalised for the task model; xAux (B, C', H', W')
-   * in [-1, 1] at the VAE's resolution. `step` numbers the micro-batch in its task (it picks the random streams).
+   * Forward and backward of one micro-batch. xTask (B, C, H, W) normalised for the task model; xAux (B, C', auxSize,
+   * auxSize) in [-1, 1] at the VAE's resolution. `step` numbers the micro-batch in its task (it picks the random streams).
    * Gradients accumulate into the trainable parameters; the caller updates every `accumulate` micro-batches.
    */
-  run(xTask: Ptr, xAux: Ptr, B: number, H: number, W: number, step: number, inject: Injected = {}): DusaOutput {
+  run(xTask: Ptr, xAux: Ptr, B: number, H: number, W: number, auxSize: number, step: number, inject: Injected = {}): DusaOutput {
     const { ctx, task, gen, settings: s, K, classes: C } = this;
     this.#plan(B);
     const g = gen.config, S = g.inputSize, lat = g.inChannels, D = lat * S * S, BK = B * K;
@@ -89,7 +89,7 @@ export class DusaStep {
     ctx.call("dusa_softmax_forward", w, wlog, B, K, 1);
 
     // 5-6: latent, one noise and one time per image, the noised latent and the target
-    const z0 = this.vae.encodeMean(xAux, B);
+    const z0 = this.vae.encodeMean(xAux, B, auxSize, auxSize);
     const eps = this.#buf("eps", [B, D]), xt = this.#buf("xt", [B, D]), target = this.#buf("target", [B, D]);
     if (inject.eps) eps.write(inject.eps);
     else ctx.call("dusa_rng_normal", eps, B * D, BigInt(s.seed) ^ NOISE_STREAM, step * Math.ceil((B * D) / 4), 0, 1);
