@@ -92,8 +92,11 @@ export function parsePreset(name: string, raw: unknown, source: string): ModelPr
   return { name, family: p.family, config };
 }
 
+/** A preset by name (configs/model/<name>.yaml) or by the path of a YAML file. */
 export function loadPreset(name: string): ModelPreset {
-  const file = join(presetDir, `${name}.yaml`);
+  const isPath = name.endsWith(".yaml") || name.endsWith(".yml") || name.includes("/");
+  const file = isPath ? name : join(presetDir, `${name}.yaml`);
+  if (isPath) name = basename(name).replace(/\.ya?ml$/, "");
   if (!existsSync(file)) throw new Error(`unknown model preset '${name}' (no ${file}); presets: ${presetNames().join(", ")}`);
   let raw: unknown;
   try {
