@@ -4,6 +4,7 @@ import type { Context } from "../src/native/index.ts";
 import { ConvNeXt } from "../src/models/convnext.ts";
 import { loadPreset } from "../src/models/presets.ts";
 import { SiT } from "../src/models/sit.ts";
+import { AutoencoderKL } from "../src/models/vae.ts";
 import { trainAll } from "../src/nn/params.ts";
 import type { Row } from "./table.ts";
 import { timeIt } from "./timing.ts";
@@ -57,6 +58,25 @@ function sitRunner(ctx: Context, preset: string, batch: number, training: boolea
   };
 }
 
+function vaeRunner(ctx: Context, preset: string, batch: number, training: boolean): Runner {
+  const p = loadPreset(preset);
+  if (p.family !== "vae") throw new Error(preset);
+  const m = new AutoencoderKL(ctx, p.config, { encoder: true, decoder: false });
+  randomize(ctx, m.params.values, 5);
+  const s = p.imageSize, f = 2 ** (p.config.blockOut.length - 1);
+  const x = ctx.alloc([batch, p.config.inChannels, s, s]);
+  ctx.call("dusa_rng_uniform", x, x.size, 6, 0, -1, 1);
+  const dmean = ctx.alloc([batch, p.config.latentChannels, s / f, s / f]).fill(1e-3);
+  if (training) m.params.train(trainAll);
+  return {
+    name: `${preset} encoder`, batch,
+    forward: () => void m.encodeMean(x, batch, s, s, { training }),
+    backward: training ? () => m.encodeBackward(dmean) : undefined,
+    activationBytes: () => m.activationBytes,
+    free: () => { m.free(); x.free(); dmean.free(); },
+  };
+}
+
 function measure(ctx: Context, r: Runner, rows: Row[]): void {
   ctx.resetPeak();
   const fwd = timeIt(r.forward, { warmup: 1, minRuns: 3, budget: 1 });
@@ -79,11 +99,13 @@ export function runModelBench(ctx: Context, options: { full?: boolean } = {}): R
   for (const batch of [16, 64]) {
     measure(ctx, convnextRunner(ctx, "convnext-tiny-fm", batch, true), rows);
     measure(ctx, sitRunner(ctx, "sit-tiny-fm", batch, true), rows);
+    measure(ctx, vaeRunner(ctx, "vae-tiny-fm", batch, true), rows);
   }
   if (options.full ?? true) {
     measure(ctx, convnextRunner(ctx, "convnext-large", 1, false), rows);
     measure(ctx, sitRunner(ctx, "sit-xl-2", 1, false), rows);
     measure(ctx, sitRunner(ctx, "dit-xl-2", 1, false), rows);
+    measure(ctx, vaeRunner(ctx, "sd-vae", 1, false), rows);
   }
   return rows;
 }
