@@ -39,6 +39,21 @@ export class DusaStep {
   readonly classes: number;
   #buffers = new Map<string, Tensor>();
   #batch = 0;
+  #phases: Record<string, number> = {};
+  #clock = 0;
+
+  /** Milliseconds per phase since the last call: task_fwd, select, vae, gen_fwd, loss, task_bwd, gen_bwd. */
+  takePhases(): Record<string, number> {
+    const out = this.#phases;
+    this.#phases = {};
+    return out;
+  }
+
+  #lap(phase: string): void {
+    const now = performance.now();
+    this.#phases[phase] = (this.#phases[phase] ?? 0) + now - this.#clock;
+    this.#clock = now;
+  }
 
   constructor(readonly ctx: Context, readonly task: ConvNeXt, readonly vae: LatentEncoder, readonly gen: SiT, readonly settings: DusaSettings) {
     const s = settings;
@@ -78,7 +93,9 @@ export class DusaStep {
     const outC = g.learnSigma ? 2 * lat : lat;
 
     // 1-4: task forward, normalised logits, class selection, weights
+    this.#clock = performance.now();
     const logits = task.forward(xTask, B, H, W);
+    this.#lap("task_fwd");
     const normed = this.#buf("normed", [B, C]), norm = this.#buf("norm", [B]);
     ctx.call("dusa_l2norm_forward", normed, norm, logits, B, C, 1e-12);
     const selected = this.#buf("selected", [B, K], "i32");
@@ -87,9 +104,11 @@ export class DusaStep {
     const wlog = this.#buf("wlog", [B, K]), w = this.#buf("w", [B, K]);
     ctx.call("dusa_gather_forward", wlog, normed, selected, B, C, K);
     ctx.call("dusa_softmax_forward", w, wlog, B, K, 1);
+    this.#lap("select");
 
     // 5-6: latent, one noise and one time per image, the noised latent and the target
     const z0 = this.vae.encodeMean(xAux, B, auxSize, auxSize);
+    this.#lap("vae");
     const eps = this.#buf("eps", [B, D]), xt = this.#buf("xt", [B, D]), target = this.#buf("target", [B, D]);
     if (inject.eps) eps.write(inject.eps);
     else ctx.call("dusa_rng_normal", eps, B * D, BigInt(s.seed) ^ NOISE_STREAM, step * Math.ceil((B * D) / 4), 0, 1);
@@ -111,12 +130,14 @@ export class DusaStep {
       for (let n = 0; n < BK; n++) ctx.call("dusa_copy_d2d", eps4.slice(n * D, [D]), pred.base.slice(pred.offset + n * outC * S * S, [D]), D * 4);
       p = eps4;
     }
+    this.#lap("gen_fwd");
 
     // 8: loss and its gradients to the weights and (when the generative model adapts) to every prediction
     const terms = new Float32Array(4);
     const dw = this.#buf("dw", [B, K]);
     const dp = s.adaptAux ? this.#buf("dp", [BK, D]) : null;
     ctx.call("dusa_flow_loss", terms, dw, dp, w, p, target, B, K, D, s.loss.mse, s.loss.normL2, s.loss.cosine, 1 / s.accumulate);
+    this.#lap("loss");
 
     // 9: backward — task model through the weights only; generative model only when adapted
     if (s.adaptTask) {
@@ -125,6 +146,7 @@ export class DusaStep {
       ctx.call("dusa_gather_backward", dnormed, dwlog, selected, B, C, K);
       ctx.call("dusa_l2norm_backward", dlogits, dnormed, logits, norm, B, C, 1e-12);
       task.backward(dlogits);
+      this.#lap("task_bwd");
     }
     if (s.adaptAux && dp) {
       let dpred: Ptr = dp;
@@ -134,6 +156,7 @@ export class DusaStep {
         dpred = full;
       }
       gen.backward(dpred);
+      this.#lap("gen_bwd");
     }
     return { logits, terms, selected: selected.read() as Int32Array, weights: w.readFloat() };
   }

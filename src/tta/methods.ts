@@ -1,0 +1,194 @@
+// TTA methods behind one interface: source (no adaptation), tent (mean softmax entropy, norm-only), dusa.
+// step() returns the predictions made before the micro-batch's update (online accuracy); an update happens every
+// `accumulate` micro-batches; a non-finite loss skips the update and is counted.
+import type { Context, Tensor } from "../native/index.ts";
+import type { ConvNeXt } from "../models/convnext.ts";
+import type { SiT } from "../models/sit.ts";
+import { trainAll, trainLora, trainNone, trainNorm, type Trainable } from "../nn/params.ts";
+import { DusaStep, type DusaSettings, type LatentEncoder } from "./dusa.ts";
+import { Optimizer, type OptimizerConfig } from "./optimizer.ts";
+
+export type AdaptMode = "all" | "norm" | "lora" | "none";
+export const trainableFor: Record<AdaptMode, Trainable> = { all: trainAll, norm: trainNorm, lora: trainLora, none: trainNone };
+
+export type MicroBatch = { task: Tensor; aux: Tensor | null; B: number; H: number; W: number; auxSize: number };
+export type StepResult = { predictions: Int32Array; loss: number | null; finite: boolean; updated: boolean };
+
+export interface Method {
+  readonly name: string;
+  /** milliseconds per phase since the last takePhases() */
+  takePhases(): Record<string, number>;
+  step(batch: MicroBatch, index: number): StepResult;
+  /** episodic TTA: parameters and optimizer state back to the snapshot taken at construction */
+  reset(): void;
+  /** continual-mode checkpoints: what must be saved to resume */
+  trainables(): { model: string; values: Tensor; optimizer: Optimizer | null }[];
+  free(): void;
+}
+
+class Phases {
+  #ms: Record<string, number> = {};
+  time<T>(phase: string, fn: () => T): T {
+    const t0 = performance.now();
+    const out = fn();
+    this.#ms[phase] = (this.#ms[phase] ?? 0) + performance.now() - t0;
+    return out;
+  }
+  add(phase: string, ms: number): void {
+    this.#ms[phase] = (this.#ms[phase] ?? 0) + ms;
+  }
+  take(): Record<string, number> {
+    const out = this.#ms;
+    this.#ms = {};
+    return out;
+  }
+}
+
+function argmax(ctx: Context, logits: { ptr: number }, B: number, C: number, out: Tensor): Int32Array {
+  ctx.call("dusa_argmax", out, logits, B, C);
+  return (out.read() as Int32Array).slice(0, B);
+}
+
+class Scratch {
+  #tensors = new Map<string, Tensor>();
+  constructor(readonly ctx: Context) {}
+  get(name: string, shape: number[], dtype: "f32" | "i32" = "f32"): Tensor {
+    const t = this.#tensors.get(name);
+    if (t && t.size === shape.reduce((a, b) => a * b, 1)) return t;
+    t?.free();
+    const fresh = this.ctx.alloc(shape, "act", dtype);
+    this.#tensors.set(name, fresh);
+    return fresh;
+  }
+  free(): void {
+    for (const t of this.#tensors.values()) t.free();
+    this.#tensors.clear();
+  }
+}
+
+export class SourceMethod implements Method {
+  readonly name = "source";
+  #phases = new Phases();
+  #scratch: Scratch;
+  constructor(readonly ctx: Context, readonly task: ConvNeXt) {
+    this.#scratch = new Scratch(ctx);
+    task.params.train(trainNone);
+  }
+  takePhases() {
+    return this.#phases.take();
+  }
+  step(b: MicroBatch): StepResult {
+    const C = this.task.config.numClasses;
+    const logits = this.#phases.time("task_fwd", () => this.task.forward(b.task, b.B, b.H, b.W));
+    return { predictions: argmax(this.ctx, logits, b.B, C, this.#scratch.get("pred", [b.B], "i32")), loss: null, finite: true, updated: false };
+  }
+  reset(): void {}
+  trainables() {
+    return [];
+  }
+  free(): void {
+    this.#scratch.free();
+  }
+}
+
+/** Counts micro-batches towards an update and discards accumulated gradients after a non-finite loss. */
+abstract class Adapting implements Method {
+  abstract readonly name: string;
+  protected phases = new Phases();
+  protected scratch: Scratch;
+  #pending = 0;
+
+  constructor(readonly ctx: Context, readonly accumulate: number, protected optimizers: { model: string; optimizer: Optimizer; lr: number }[]) {
+    this.scratch = new Scratch(ctx);
+    for (const o of optimizers) o.optimizer.snapshot();
+  }
+
+  takePhases() {
+    return this.phases.take();
+  }
+
+  abstract step(b: MicroBatch, index: number): StepResult;
+
+  /** After a micro-batch's backward: update every `accumulate` finite micro-batches. */
+  protected finish(finite: boolean): boolean {
+    if (!finite) {
+      for (const o of this.optimizers) o.optimizer.params.zeroGrads();
+      this.#pending = 0;
+      return false;
+    }
+    if (++this.#pending < this.accumulate) return false;
+    this.#pending = 0;
+    this.phases.time("optimizer", () => {
+      for (const o of this.optimizers) o.optimizer.update(o.lr);
+    });
+    return true;
+  }
+
+  reset(): void {
+    for (const o of this.optimizers) o.optimizer.restore();
+    this.#pending = 0;
+  }
+
+  trainables() {
+    return this.optimizers.map((o) => ({ model: o.model, values: o.optimizer.params.values, optimizer: o.optimizer }));
+  }
+
+  free(): void {
+    this.scratch.free();
+    for (const o of this.optimizers) o.optimizer.free();
+  }
+}
+
+export class TentMethod extends Adapting {
+  readonly name = "tent";
+  constructor(ctx: Context, readonly task: ConvNeXt, optimizer: OptimizerConfig, accumulate: number) {
+    task.params.train(trainNorm);
+    super(ctx, accumulate, [{ model: "task", optimizer: new Optimizer(task.params, optimizer), lr: optimizer.lr }]);
+  }
+  step(b: MicroBatch): StepResult {
+    const { ctx, task } = this, C = task.config.numClasses;
+    const logits = this.phases.time("task_fwd", () => task.forward(b.task, b.B, b.H, b.W));
+    const predictions = argmax(ctx, logits, b.B, C, this.scratch.get("pred", [b.B], "i32"));
+    const loss = new Float32Array(1), dlogits = this.scratch.get("dlogits", [b.B, C]);
+    this.phases.time("loss", () => {
+      ctx.call("dusa_entropy_forward", loss, logits, b.B, C);
+      ctx.call("dusa_entropy_backward", dlogits, logits, b.B, C, 1 / this.accumulate);
+    });
+    const finite = Number.isFinite(loss[0]);
+    if (finite) this.phases.time("task_bwd", () => task.backward(dlogits));
+    return { predictions, loss: loss[0], finite, updated: this.finish(finite) };
+  }
+}
+
+export type DusaMethodOptions = {
+  settings: DusaSettings;
+  adaptTask: AdaptMode;
+  taskOptimizer: OptimizerConfig;
+  auxOptimizer: OptimizerConfig;
+};
+
+export class DusaMethod extends Adapting {
+  readonly name = "dusa";
+  readonly dusa: DusaStep;
+  constructor(ctx: Context, readonly task: ConvNeXt, vae: LatentEncoder, readonly gen: SiT, o: DusaMethodOptions) {
+    task.params.train(trainableFor[o.adaptTask]);
+    gen.params.train(o.settings.adaptAux ? trainAll : trainNone);
+    const optimizers: { model: string; optimizer: Optimizer; lr: number }[] = [];
+    if (o.adaptTask !== "none") optimizers.push({ model: "task", optimizer: new Optimizer(task.params, o.taskOptimizer), lr: o.taskOptimizer.lr });
+    if (o.settings.adaptAux) optimizers.push({ model: "generative", optimizer: new Optimizer(gen.params, o.auxOptimizer), lr: o.auxOptimizer.lr });
+    super(ctx, o.settings.accumulate, optimizers);
+    this.dusa = new DusaStep(ctx, task, vae, gen, { ...o.settings, adaptTask: o.adaptTask !== "none" });
+  }
+  step(b: MicroBatch, index: number): StepResult {
+    if (!b.aux) throw new Error("dusa: the batch has no aux (VAE) input");
+    const out = this.dusa.run(b.task, b.aux, b.B, b.H, b.W, b.auxSize, index);
+    for (const [phase, ms] of Object.entries(this.dusa.takePhases())) this.phases.add(phase, ms);
+    const predictions = argmax(this.ctx, out.logits, b.B, this.task.config.numClasses, this.scratch.get("pred", [b.B], "i32"));
+    const finite = out.terms.every(Number.isFinite);
+    return { predictions, loss: out.terms[0], finite, updated: this.finish(finite) };
+  }
+  free(): void {
+    super.free();
+    this.dusa.free();
+  }
+}
