@@ -1,16 +1,34 @@
-// bun run tta [key=value ...]: one-shot test-time adaptation runs (DESIGN §2, §7).
-// The kernel library, models, data and runner land issue by issue; until the runner exists this entry point
-// says so and exits non-zero rather than pretending to adapt anything.
-import { Context } from "../native/index.ts";
+// bun run tta [key=value ...] [--print-config] [--fast-dev-run] [--help]: one-shot test-time adaptation runs
+// over corruption tasks, with a report in runs/<date>-<name>/ (DESIGN §2, §7).
+import { checkPaths, ConfigError, configHelp, loadConfig, printConfig } from "../config/index.ts";
+import { resultMeans } from "../report/index.ts";
+import { runTta } from "../tta/runner.ts";
 
-const ctx = Context.create("cpu");
-const info = String(ctx.lib.symbols.dusa_build_info());
-ctx.destroy();
-console.error(
-  [
-    "dusa: `bun run tta` needs the TTA runner (methods source/tent/dusa, configs, reports), which has not landed yet.",
-    `The native library is built and working: ${info}.`,
-    "Available now: `bun test` (kernel correctness), `bun bench kernels` (kernel throughput), `bun run corrupt` (Fashion-MNIST-C).",
-  ].join("\n"),
-);
-process.exit(2);
+async function main(argv: string[]): Promise<number> {
+  const { config, sources, commandLine } = loadConfig(argv);
+  if (commandLine.help) {
+    console.log(configHelp());
+    return 0;
+  }
+  if (commandLine.printConfig) {
+    console.log(printConfig(config, sources));
+    return 0;
+  }
+  checkPaths(config);
+  const outcome = await runTta(config, sources);
+  const means = resultMeans(outcome.results);
+  if (means) {
+    const source = means.sourceAccuracy === undefined ? "" : ` (source ${means.sourceAccuracy.toFixed(2)}%, ${means.gain! >= 0 ? "+" : ""}${means.gain!.toFixed(2)})`;
+    console.log(`\n${config.method.name}: mean accuracy ${means.accuracy.toFixed(2)}% over ${means.tasks} tasks${source}`);
+  }
+  console.log(`report: ${outcome.path}/summary.md`);
+  return outcome.exitCode;
+}
+
+try {
+  process.exitCode = await main(process.argv.slice(2));
+} catch (e) {
+  if (e instanceof ConfigError) console.error(e.message);
+  else console.error(`error: ${(e as Error).message ?? e}`);
+  process.exitCode = 2;
+}

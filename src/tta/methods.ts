@@ -77,7 +77,7 @@ export class SourceMethod implements Method {
   takePhases() {
     return this.#phases.take();
   }
-  step(b: MicroBatch): StepResult {
+  step(b: MicroBatch, _index = 0): StepResult {
     const C = this.task.config.numClasses;
     const logits = this.#phases.time("task_fwd", () => this.task.forward(b.task, b.B, b.H, b.W));
     return { predictions: argmax(this.ctx, logits, b.B, C, this.#scratch.get("pred", [b.B], "i32")), loss: null, finite: true, updated: false };
@@ -98,7 +98,7 @@ abstract class Adapting implements Method {
   protected scratch: Scratch;
   #pending = 0;
 
-  constructor(readonly ctx: Context, readonly accumulate: number, protected optimizers: { model: string; optimizer: Optimizer; lr: number }[]) {
+  constructor(readonly ctx: Context, readonly accumulate: number, protected optimizers: { model: string; optimizer: Optimizer; lr: number }[], readonly gradClip: number | null = null) {
     this.scratch = new Scratch(ctx);
     for (const o of optimizers) o.optimizer.snapshot();
   }
@@ -119,9 +119,26 @@ abstract class Adapting implements Method {
     if (++this.#pending < this.accumulate) return false;
     this.#pending = 0;
     this.phases.time("optimizer", () => {
+      if (this.gradClip !== null) this.#clip(this.gradClip);
       for (const o of this.optimizers) o.optimizer.update(o.lr);
     });
     return true;
+  }
+
+  /** torch.nn.utils.clip_grad_norm_ over every trained parameter (frozen gradients are zero, so whole buffers do). */
+  #clip(maxNorm: number): void {
+    const norm = new Float32Array(1);
+    let sumSquares = 0;
+    for (const o of this.optimizers) {
+      const g = o.optimizer.params.grads!;
+      this.ctx.call("dusa_l2_norm", norm, g, g.size);
+      sumSquares += norm[0] * norm[0];
+    }
+    const total = Math.sqrt(sumSquares);
+    for (const o of this.optimizers) {
+      const g = o.optimizer.params.grads!;
+      this.ctx.call("dusa_clip_by_norm", g, g.size, maxNorm, total);
+    }
   }
 
   reset(): void {
@@ -141,11 +158,11 @@ abstract class Adapting implements Method {
 
 export class TentMethod extends Adapting {
   readonly name = "tent";
-  constructor(ctx: Context, readonly task: ConvNeXt, optimizer: OptimizerConfig, accumulate: number) {
+  constructor(ctx: Context, readonly task: ConvNeXt, optimizer: OptimizerConfig, accumulate: number, gradClip: number | null = null) {
     task.params.train(trainNorm);
-    super(ctx, accumulate, [{ model: "task", optimizer: new Optimizer(task.params, optimizer), lr: optimizer.lr }]);
+    super(ctx, accumulate, [{ model: "task", optimizer: new Optimizer(task.params, optimizer), lr: optimizer.lr }], gradClip);
   }
-  step(b: MicroBatch): StepResult {
+  step(b: MicroBatch, _index = 0): StepResult {
     const { ctx, task } = this, C = task.config.numClasses;
     const logits = this.phases.time("task_fwd", () => task.forward(b.task, b.B, b.H, b.W));
     const predictions = argmax(ctx, logits, b.B, C, this.scratch.get("pred", [b.B], "i32"));
@@ -165,6 +182,7 @@ export type DusaMethodOptions = {
   adaptTask: AdaptMode;
   taskOptimizer: OptimizerConfig;
   auxOptimizer: OptimizerConfig;
+  gradClip?: number | null;
 };
 
 export class DusaMethod extends Adapting {
@@ -176,7 +194,7 @@ export class DusaMethod extends Adapting {
     const optimizers: { model: string; optimizer: Optimizer; lr: number }[] = [];
     if (o.adaptTask !== "none") optimizers.push({ model: "task", optimizer: new Optimizer(task.params, o.taskOptimizer), lr: o.taskOptimizer.lr });
     if (o.settings.adaptAux) optimizers.push({ model: "generative", optimizer: new Optimizer(gen.params, o.auxOptimizer), lr: o.auxOptimizer.lr });
-    super(ctx, o.settings.accumulate, optimizers);
+    super(ctx, o.settings.accumulate, optimizers, o.gradClip ?? null);
     this.dusa = new DusaStep(ctx, task, vae, gen, { ...o.settings, adaptTask: o.adaptTask !== "none" });
   }
   step(b: MicroBatch, index: number): StepResult {

@@ -1,0 +1,172 @@
+// The episodic / continual runner: for each (corruption, severity) task, stream its images through the method,
+// score the predictions made before each update (and the unadapted model's on the same images), append the
+// result atomically, and write the report. Episodic resets parameters and optimizer state before every task;
+// continual never resets and saves its state at every task boundary so a run can resume.
+import { runTasks, type Config, type Task } from "../config/index.ts";
+import { createLoader } from "../data/loader.ts";
+import type { AuxTransform, TaskTransform } from "../data/transforms.ts";
+import { readSafetensors, writeSafetensorsSync } from "../io/safetensors.ts";
+import { Context, type Tensor } from "../native/index.ts";
+import { INTERRUPTED_EXIT_CODE, onInterrupt, PhaseClock, Progress, resumeHint, RunDir, taskResult, type TaskResult } from "../report/index.ts";
+import { buildRun, type Built } from "./build.ts";
+import type { MicroBatch } from "./methods.ts";
+import { openTask } from "./task-data.ts";
+
+export type RunOutcome = { path: string; results: TaskResult[]; exitCode: number };
+
+function transforms(config: Config): { task: TaskTransform; aux: AuxTransform } {
+  const t = config.data.task_transform;
+  return {
+    task: {
+      resize: t.resize ?? undefined, interpolation: t.interpolation, centerCrop: t.center_crop ?? undefined, pad: t.pad ?? undefined,
+      channels: t.channels as 1 | 3, mean: t.mean, std: t.std,
+    },
+    aux: { size: config.data.aux_transform.size },
+  };
+}
+
+/** Device buffers for a micro-batch, reallocated only when the batch shape changes. */
+class BatchTensors {
+  #task: Tensor | null = null;
+  #aux: Tensor | null = null;
+  constructor(readonly ctx: Context) {}
+  upload(task: Float32Array, taskShape: number[], aux: Float32Array | undefined, auxShape: number[] | undefined): MicroBatch {
+    const fit = (t: Tensor | null, shape: number[]) => (t && t.size === shape.reduce((a, b) => a * b, 1) ? t : (t?.free(), this.ctx.alloc(shape, "data")));
+    this.#task = fit(this.#task, taskShape).write(task);
+    if (aux && auxShape) this.#aux = fit(this.#aux, auxShape).write(aux);
+    const [B, , H, W] = taskShape;
+    return { task: this.#task, aux: aux ? this.#aux : null, B, H, W, auxSize: auxShape ? auxShape[2] : 0 };
+  }
+  free(): void {
+    this.#task?.free();
+    this.#aux?.free();
+  }
+}
+
+function saveContinualState(path: string, built: Built): void {
+  const tensors: Record<string, { shape: number[]; data: Float32Array }> = {};
+  const meta: Record<string, string> = {};
+  for (const t of built.method.trainables()) {
+    tensors[`${t.model}.values`] = { shape: [t.values.size], data: t.values.readFloat() };
+    const s = t.optimizer?.state();
+    if (s?.m) tensors[`${t.model}.m`] = { shape: [s.m.length], data: s.m };
+    if (s?.v) tensors[`${t.model}.v`] = { shape: [s.v.length], data: s.v };
+    meta[`${t.model}.step`] = String(s?.step ?? 0);
+  }
+  writeSafetensorsSync(path, tensors, meta);
+}
+
+function loadContinualState(path: string, built: Built): void {
+  const file = readSafetensors(path);
+  for (const t of built.method.trainables()) {
+    const values = file.tensors.get(`${t.model}.values`);
+    if (!values || values.data.length !== t.values.size) throw new Error(`${path}: no state for the ${t.model} model of this size`);
+    t.values.write(values.data);
+    t.optimizer?.load({ step: Number(file.metadata[`${t.model}.step`] ?? 0), m: file.tensors.get(`${t.model}.m`)?.data ?? null, v: file.tensors.get(`${t.model}.v`)?.data ?? null });
+  }
+}
+
+export async function runTta(config: Config, sources: readonly string[] = []): Promise<RunOutcome> {
+  if (config.device === "cuda") throw new Error("device: cuda — the CUDA backend has not landed yet; use device=cpu (or auto)");
+  const started = performance.now();
+  const ctx = Context.create("cpu");
+  if (config.threads > 0) ctx.threads = config.threads;
+  const built = buildRun(ctx, config);
+  const run = config.resume ? RunDir.open(config.resume, config) : RunDir.create(config, { sources });
+  const plan = run.resumePlan(runTasks(config), config.mode);
+  if (plan.checkpoint) loadContinualState(plan.checkpoint.path, built);
+  const interrupt = onInterrupt();
+  const progress = new Progress({ totalTasks: plan.pending.length });
+  for (const note of built.notes) progress.log(note);
+  const clock = new PhaseClock();
+  const { task: taskTransform, aux: auxTransform } = transforms(config);
+  const tensors = new BatchTensors(ctx);
+  const sourcePred = ctx.alloc([config.data.batch_size], "act", "i32");
+  const results: TaskResult[] = [];
+  const usesAux = config.method.name === "dusa";
+  let stopped = false;
+
+  for (const [index, task] of plan.pending.entries()) {
+    if (config.mode === "episodic") built.method.reset();
+    const t0 = performance.now();
+    const { source, shuffled } = await openTask(config, task);
+    clock.add("data", performance.now() - t0);
+    const loader = createLoader(source, {
+      batchSize: config.data.batch_size, task: taskTransform, aux: usesAux ? auxTransform : undefined,
+      shuffle: shuffled ? false : config.data.shuffle, seed: config.seed, limit: shuffled ? undefined : config.data.limit ?? undefined,
+      prefetch: config.data.prefetch, workers: config.data.workers, skipBad: config.data.skip_bad,
+    });
+    const total = config.fast_dev_run ? Math.min(config.data.batch_size, loader.order.length) : loader.order.length;
+    progress.startTask(task.name, total);
+    const stats = { n: 0, correct: 0, sourceCorrect: 0, loss: 0, lossSteps: 0, bad: 0, consecutiveBad: 0, step: 0 };
+    const taskStart = performance.now();
+    let waitStart = performance.now();
+    for await (const batch of loader) {
+      clock.add("data", performance.now() - waitStart);
+      const stepStart = performance.now();
+      const mb = tensors.upload(batch.task, batch.taskShape, batch.aux, batch.auxShape);
+      const r = built.method.step(mb, stats.step);
+      for (const [phase, ms] of Object.entries(built.method.takePhases())) clock.add(phase, ms);
+      const B = mb.B;
+      let correct = 0;
+      for (let i = 0; i < B; i++) if (r.predictions[i] === batch.labels[i]) correct++;
+      if (built.source) {
+        const logits = clock.time("source_fwd", () => built.source!.forward(mb.task, B, mb.H, mb.W));
+        ctx.call("dusa_argmax", sourcePred, logits, B, built.source.config.numClasses);
+        const sp = sourcePred.read();
+        for (let i = 0; i < B; i++) if (sp[i] === batch.labels[i]) stats.sourceCorrect++;
+      }
+      stats.n += B;
+      stats.correct += correct;
+      if (r.loss !== null && r.finite) {
+        stats.loss += r.loss;
+        stats.lossSteps++;
+      }
+      stats.consecutiveBad = r.finite ? 0 : stats.consecutiveBad + 1;
+      if (!r.finite) stats.bad++;
+      const seconds = (performance.now() - stepStart) / 1000;
+      run.appendMetrics({ task: task.name, step: stats.step, images: B, loss: r.loss, accuracy: (100 * correct) / B, images_per_sec: B / seconds, updated: r.updated });
+      progress.update(stats.n, stats.correct);
+      stats.step++;
+      if (stats.consecutiveBad > config.max_bad_steps) {
+        progress.log(`${task.name}: ${stats.consecutiveBad} non-finite losses in a row (max_bad_steps ${config.max_bad_steps}): task stopped`);
+        break;
+      }
+      if (config.fast_dev_run || interrupt.requested) break;
+      waitStart = performance.now();
+    }
+    loader.close();
+    if (interrupt.requested && !config.fast_dev_run) {
+      stopped = true;
+      break;
+    }
+    const k = plan.finished.length + index;
+    if (config.mode === "continual") saveContinualState(run.checkpointPath(k), built);
+    const result = taskResult({
+      task: task.name, corruption: task.corruption, severity: task.severity, n: stats.n, correct: stats.correct,
+      sourceAccuracy: built.source && stats.n ? (100 * stats.sourceCorrect) / stats.n : undefined,
+      loss: stats.lossSteps ? stats.loss / stats.lossSteps : undefined, badSteps: stats.bad, seconds: (performance.now() - taskStart) / 1000,
+    });
+    run.appendResult(result);
+    if (config.mode === "continual") run.pruneCheckpoints(k);
+    results.push(result);
+    progress.endTask(result);
+    if (interrupt.requested) {
+      stopped = true;
+      break;
+    }
+  }
+  progress.close();
+  const memory = ctx.memory();
+  const peakBytes = Object.fromEntries(Object.entries(memory).map(([tag, m]) => [tag, m.peak]));
+  await run.finish({ profile: { phases: clock.phases, peakBytes, device: "cpu", seconds: (performance.now() - started) / 1000 } });
+  interrupt.dispose();
+  tensors.free();
+  sourcePred.free();
+  built.free();
+  ctx.destroy();
+  if (stopped) console.error(resumeHint(run.path));
+  return { path: run.path, results, exitCode: stopped ? INTERRUPTED_EXIT_CODE : 0 };
+}
+
+export type { Task };
