@@ -1,5 +1,5 @@
 // bun bench [section ...] [--json] [--compare <file>] [--threads N]: throughput and memory benchmarks.
-// Sections so far: kernels, models, loader. Results print as tables; --json writes bench/results/<date>-<host>.json.
+// Sections so far: kernels, models, step, loader. Results print as tables; --json writes bench/results/<date>-<host>.json.
 import cac from "cac";
 import { hostname } from "node:os";
 import { join } from "node:path";
@@ -7,9 +7,10 @@ import { Context } from "../src/native/index.ts";
 import { runKernelBench } from "./kernels.ts";
 import { benchLoader } from "./loader.ts";
 import { runModelBench } from "./models.ts";
+import { runStepBench } from "./step.ts";
 import { printTable, type Row } from "./table.ts";
 
-const sections = ["kernels", "models", "loader"] as const;
+const sections = ["kernels", "models", "step", "loader"] as const;
 type Section = (typeof sections)[number];
 
 const cli = cac("bun bench");
@@ -37,6 +38,11 @@ cli
       const rows = runModelBench(ctx);
       printTable("models (tiny: fwd and fwd+bwd of all parameters; full size: forward only at batch 1; random weights)", rows);
       results.models = { rows };
+    }
+    if (chosen.includes("step")) {
+      const rows = runStepBench(ctx);
+      printTable("step (tiny models, K = 6, one micro-batch incl. its update; phase columns in ms per step; random weights)", rows);
+      results.step = { rows };
     }
     if (chosen.includes("loader")) {
       const result = await benchLoader();
