@@ -40,9 +40,11 @@ cli
       results.models = { rows };
     }
     if (chosen.includes("step")) {
-      const rows = runStepBench(ctx);
-      printTable("step (tiny models, K = 6, one micro-batch incl. its update; phase columns in ms per step; random weights)", rows);
-      results.step = { rows };
+      const { rows, comparison, pytorch } = runStepBench();
+      printTable("step (tiny models, K = 6, one micro-batch incl. its update, each variant in its own process, 2 threads; phases in ms per step; random weights)", rows);
+      if (comparison.length) printTable(`step vs ${pytorch}, same run`, comparison);
+      else console.log(`\nPyTorch side by side: ${pytorch}`);
+      results.step = { rows, comparison, pytorch };
     }
     if (chosen.includes("loader")) {
       const result = await benchLoader();
