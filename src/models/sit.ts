@@ -135,7 +135,7 @@ export class SiT {
   readonly loraLayers: string[];
   readonly tokens: number;
   #plan: Plan | null = null;
-  #input: Ptr | null = null;
+  #labels: Ptr | null = null; // the last forward's y, read by the label table's gradient (pretraining only)
 
   constructor(readonly ctx: Context, readonly config: SiTConfig, options: { lora?: LoraConfig } = {}) {
     const c = config;
@@ -168,7 +168,7 @@ export class SiT {
   forward(x: Ptr, t: Ptr, y: Ptr, N: number, options: { training?: boolean } = {}): TensorView {
     const training = options.training ?? this.params.grads !== null;
     const plan = this.plan(N, training);
-    this.#input = x;
+    this.#labels = y;
     const { ctx, config: c, params: P } = this;
     const A = (n: string) => plan.arena.get(n);
     const p = (n: string) => P.p(n);
@@ -218,7 +218,8 @@ export class SiT {
 
   /**
    * Backward of the last (training) forward from dout (N, out, H, W): parameter gradients accumulate into the
-   * trainable ones (never the label table or pos_embed); dx, when given, receives the gradient of the latents.
+   * trainable ones (the label table only when it is trainable — pretraining, never TTA; pos_embed never); dx, when
+   * given, receives the gradient of the latents. The forward's x and y must still hold the same values.
    */
   backward(dout: Ptr, dx: Ptr | null = null): void {
     const plan = this.#plan;
@@ -264,11 +265,13 @@ export class SiT {
     const wantPatch = dx !== null;
     this.linears.backward("x_embedder.proj", wantPatch ? da : null, dres, A("patches"), NT, c.inChannels * pp * pp, C);
     if (dx) ctx.call("dusa_patchify_backward", dx, da, N, c.inChannels, S, S, pp);
-    ctx.call("dusa_silu_backward", ds, dsAcc, A("c"), N * C); // d(c) = d(t_emb)
+    ctx.call("dusa_silu_backward", ds, dsAcc, A("c"), N * C); // d(c) = d(t_emb) = d(y_emb)
+    // the label table trains only when asked (pretraining); TTA keeps it frozen (DUSA §2.1)
+    const dtable = g("y_embedder.embedding_table.weight");
+    if (dtable) ctx.call("dusa_embedding_backward", dtable, ds, this.#labels, N, C, c.numClasses + 1);
     this.linears.backward("t_embedder.mlp.2", dc, ds, A("t.a"), N, C, C);
     ctx.call("dusa_silu_backward", ds, dc, A("t.h"), N * C);
     this.linears.backward("t_embedder.mlp.0", null, ds, A("freq"), N, FREQ, C);
-    void this.#input;
   }
 
   free(): void {
