@@ -2,7 +2,7 @@
 // score the predictions made before each update (and the unadapted model's on the same images), append the
 // result atomically, and write the report. Episodic resets parameters and optimizer state before every task;
 // continual never resets and saves its state at every task boundary so a run can resume.
-import { runTasks, type Config, type Task } from "../config/index.ts";
+import { runTasks, type Config } from "../config/index.ts";
 import { createLoader } from "../data/loader.ts";
 import type { AuxTransform, TaskTransform } from "../data/transforms.ts";
 import { readSafetensors, writeSafetensorsSync } from "../io/safetensors.ts";
@@ -169,4 +169,3 @@ export async function runTta(config: Config, sources: readonly string[] = []): P
   return { path: run.path, results, exitCode: stopped ? INTERRUPTED_EXIT_CODE : 0 };
 }
 
-export type { Task };
