@@ -1,7 +1,7 @@
 // matmul (all transposes, alpha/beta, strided batches) and linear forward/backward on every GEMM path,
 // against the float64 reference, plus finite differences of the reference itself.
 import { describe, expect, test } from "bun:test";
-import { expectClose, finiteDiff, poisoned, toF64 } from "../util/check.ts";
+import { expectClose, finiteDiff, norm2, poisoned, toF64 } from "../util/check.ts";
 import { cpuContext } from "../util/context.ts";
 import { freshRng, uniform } from "../util/random.ts";
 import { linearBackwardRef, linearForwardRef, matmulRef } from "../ref/linear.ts";
@@ -9,6 +9,9 @@ import type { GemmPath } from "../../src/native/index.ts";
 
 const ctx = cpuContext();
 const paths: GemmPath[] = ["naive", "blocked", ...(ctx.hasBlas ? (["blas"] as GemmPath[]) : [])];
+// Tolerances are relative to the summed |terms|: rounding scales with them, not with a result that may cancel.
+const abs = (a: ArrayLike<number>) => Float64Array.from(a, Math.abs);
+
 const shapes: [number, number, number][] = [[1, 1, 1], [3, 5, 7], [17, 33, 9], [64, 48, 96], [130, 70, 257], [6, 200, 16]];
 
 for (const path of paths) {
@@ -24,7 +27,8 @@ for (const path of paths) {
             const a = ctx.upload(A, [M * K]), b = ctx.upload(B, [K * N]);
             const c = beta === 0 ? poisoned(ctx, [M, N]) : ctx.upload(C0, [M, N]);
             ctx.call("dusa_matmul", c, a, b, M, N, K, +ta, +tb, alpha, beta);
-            expectClose(`matmul ${M}x${N}x${K} ta=${ta} tb=${tb}`, c.read(), matmulRef(A, B, M, N, K, ta, tb, alpha, beta, C0), 1e-5, rng.seed);
+            const floor = norm2(matmulRef(abs(A), abs(B), M, N, K, ta, tb, alpha, beta, abs(C0)));
+            expectClose(`matmul ${M}x${N}x${K} ta=${ta} tb=${tb}`, c.read(), matmulRef(A, B, M, N, K, ta, tb, alpha, beta, C0), 1e-5, rng.seed, floor);
             a.free(); b.free(); c.free();
           }
       ctx.setGemmPath("auto");
@@ -56,17 +60,18 @@ for (const path of paths) {
         const x = ctx.upload(X, [N, IC]), w = ctx.upload(W, [OC, IC], "param"), bias = ctx.upload(Bv, [OC], "param");
         const out = poisoned(ctx, [N, OC]);
         ctx.call("dusa_linear_forward", out, x, w, bias, N, IC, OC);
-        expectClose(`linear fwd ${N},${IC},${OC}`, out.read(), linearForwardRef(X, W, Bv, N, IC, OC), 1e-5, rng.seed);
+        const fwdFloor = norm2(linearForwardRef(abs(X), abs(W), abs(Bv), N, IC, OC));
+        expectClose(`linear fwd ${N},${IC},${OC}`, out.read(), linearForwardRef(X, W, Bv, N, IC, OC), 1e-5, rng.seed, fwdFloor);
         ctx.call("dusa_linear_forward", out, x, w, null, N, IC, OC);
-        expectClose("linear fwd no bias", out.read(), linearForwardRef(X, W, null, N, IC, OC), 1e-5, rng.seed);
+        expectClose("linear fwd no bias", out.read(), linearForwardRef(X, W, null, N, IC, OC), 1e-5, rng.seed, fwdFloor);
 
         const g = ctx.upload(G, [N, OC]), din = poisoned(ctx, [N, IC]);
         const dw = ctx.upload(DW0, [OC, IC], "grad"), db = ctx.upload(DB0, [OC], "grad");
         ctx.call("dusa_linear_backward", din, dw, db, g, x, w, N, IC, OC);
-        const ref = linearBackwardRef(G, X, W, N, IC, OC);
-        expectClose("linear din", din.read(), ref.din, 1e-5, rng.seed);
-        expectClose("linear dW (accumulated)", dw.read(), ref.dw.map((v, i) => v + DW0[i]), 1e-5, rng.seed);
-        expectClose("linear db (accumulated)", db.read(), ref.db.map((v, i) => v + DB0[i]), 1e-5, rng.seed);
+        const ref = linearBackwardRef(G, X, W, N, IC, OC), terms = linearBackwardRef(abs(G), abs(X), abs(W), N, IC, OC);
+        expectClose("linear din", din.read(), ref.din, 1e-5, rng.seed, norm2(terms.din));
+        expectClose("linear dW (accumulated)", dw.read(), ref.dw.map((v, i) => v + DW0[i]), 1e-5, rng.seed, norm2(terms.dw.map((v, i) => v + Math.abs(DW0[i]))));
+        expectClose("linear db (accumulated)", db.read(), ref.db.map((v, i) => v + DB0[i]), 1e-5, rng.seed, norm2(terms.db.map((v, i) => v + Math.abs(DB0[i]))));
         // null weight grads: only din computed, dw untouched
         const before = dw.read();
         ctx.call("dusa_linear_backward", din, null, null, g, x, w, N, IC, OC);
