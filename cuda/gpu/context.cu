@@ -1,0 +1,373 @@
+// context.cu — contexts on a CUDA device, the last error, tagged device memory (the memory profiler),
+// copies, fills, synchronisation and the per-op profiler.
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <new>
+
+#include "gpu.cuh"
+
+namespace {
+thread_local char last_error[1024] = "";
+const char* tag_names[DUSA_TAG_COUNT] = {"param", "grad", "optim", "act", "workspace", "data"};
+
+double now_seconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+}  // namespace
+
+namespace dusa {
+
+int fail(int code, const char* fmt, ...) {
+  va_list args;
+  va_start(args, fmt);
+  vsnprintf(last_error, sizeof(last_error), fmt, args);
+  va_end(args);
+  return code;
+}
+
+int cuda_fail(cudaError_t err, const char* op, const char* what) {
+  int code = err == cudaErrorMemoryAllocation ? DUSA_ERR_OOM : DUSA_ERR_BACKEND;
+  cudaGetLastError();  // clear a non-sticky error so the next op starts clean
+  return fail(code, "%s: %s failed: %s (%s)", op, what, cudaGetErrorString(err), cudaGetErrorName(err));
+}
+
+int allocate(dusa_ctx* ctx, void** out, uint64_t bytes, int tag) {
+  uint64_t total = 0;
+  for (uint64_t c : ctx->current) total += c;
+  if (ctx->memory_limit && total + bytes > ctx->memory_limit)
+    return fail(DUSA_ERR_OOM, "dusa_alloc: %llu bytes (%s) would pass the memory limit of %llu bytes (%llu in use)",
+                (unsigned long long)bytes, tag_names[tag], (unsigned long long)ctx->memory_limit,
+                (unsigned long long)total);
+  uint64_t rounded = (bytes + 255) / 256 * 256;
+  void* p = nullptr;
+  cudaError_t err = cudaMalloc(&p, rounded);
+  if (err != cudaSuccess) {
+    cudaGetLastError();
+    size_t free_bytes = 0, total_bytes = 0;
+    cudaMemGetInfo(&free_bytes, &total_bytes);
+    return fail(err == cudaErrorMemoryAllocation ? DUSA_ERR_OOM : DUSA_ERR_BACKEND,
+                "dusa_alloc: cudaMalloc of %llu bytes (%s) failed: %s (device has %llu of %llu bytes free)",
+                (unsigned long long)bytes, tag_names[tag], cudaGetErrorString(err), (unsigned long long)free_bytes,
+                (unsigned long long)total_bytes);
+  }
+  try {
+    ctx->allocations[p] = {bytes, tag};
+  } catch (const std::bad_alloc&) {
+    cudaFree(p);
+    return fail(DUSA_ERR_OOM, "dusa_alloc: out of host memory recording an allocation");
+  }
+  ctx->current[tag] += bytes;
+  if (ctx->current[tag] > ctx->peak[tag]) ctx->peak[tag] = ctx->current[tag];
+  *out = p;
+  return DUSA_OK;
+}
+
+int release(dusa_ctx* ctx, void* ptr) {
+  auto it = ctx->allocations.find(ptr);
+  if (it == ctx->allocations.end())
+    return fail(DUSA_ERR_INVALID, "dusa_free: %p was not allocated by this context (double free?)", ptr);
+  // Work queued on the stream may still read the buffer: cudaFree synchronises the device, which is what we want.
+  cudaError_t err = cudaFree(ptr);
+  ctx->current[it->second.second] -= it->second.first;
+  ctx->allocations.erase(it);
+  if (err != cudaSuccess) return cuda_fail(err, "dusa_free", "cudaFree");
+  return DUSA_OK;
+}
+
+float* workspace(dusa_ctx* ctx, uint64_t floats) {
+  if (floats <= ctx->workspace_floats) return ctx->workspace;
+  if (ctx->workspace) release(ctx, ctx->workspace);
+  ctx->workspace = nullptr;
+  ctx->workspace_floats = 0;
+  void* p = nullptr;
+  if (allocate(ctx, &p, floats * sizeof(float), DUSA_TAG_WORKSPACE) != DUSA_OK) return nullptr;
+  ctx->workspace = static_cast<float*>(p);
+  ctx->workspace_floats = floats;
+  return ctx->workspace;
+}
+
+OpScope::OpScope(dusa_ctx* c, const char* n) : ctx(c), name(n), active(c && c->profiling) {
+  if (!active) return;
+  cudaStreamSynchronize(ctx->stream);
+  start = now_seconds();
+}
+
+OpScope::~OpScope() {
+  if (!active || !ctx->profiling) return;
+  cudaStreamSynchronize(ctx->stream);
+  double seconds = now_seconds() - start;
+  try {
+    auto it = ctx->profile_index.find(name);
+    int index;
+    if (it == ctx->profile_index.end()) {
+      index = (int)ctx->profile_names.size();
+      ctx->profile_index[name] = index;
+      ctx->profile_names.push_back(name);
+      ctx->profile_calls.push_back(0);
+      ctx->profile_seconds.push_back(0.0);
+    } else {
+      index = it->second;
+    }
+    ctx->profile_calls[index] += 1;
+    ctx->profile_seconds[index] += seconds;
+  } catch (const std::bad_alloc&) {
+  }
+}
+
+bool is_device_pointer(const void* p) {
+  cudaPointerAttributes attr;
+  if (cudaPointerGetAttributes(&attr, p) != cudaSuccess) {
+    cudaGetLastError();
+    return false;
+  }
+  return attr.type == cudaMemoryTypeDevice || attr.type == cudaMemoryTypeManaged;
+}
+
+void* scalar_target(dusa_ctx* ctx, void* out) { return is_device_pointer(out) ? out : ctx->device_scalars; }
+
+int scalar_finish(dusa_ctx* ctx, void* out, uint64_t bytes, const char* op) {
+  if (is_device_pointer(out)) return DUSA_OK;
+  if (bytes > kMaxScalars * sizeof(float)) return fail(DUSA_ERR_INVALID, "%s: %llu bytes of scalar output is too many", op, (unsigned long long)bytes);
+  cudaError_t err = cudaMemcpyAsync(out, ctx->device_scalars, bytes, cudaMemcpyDeviceToHost, ctx->stream);
+  if (err == cudaSuccess) err = cudaStreamSynchronize(ctx->stream);
+  return err == cudaSuccess ? DUSA_OK : cuda_fail(err, op, "copying a scalar result to the host");
+}
+
+void blaslt_destroy(dusa_ctx* ctx);  // gemm.cu
+
+}  // namespace dusa
+
+namespace {
+
+__global__ void fill_kernel(float* dst, float value, uint64_t n) {
+  for (uint64_t i = blockIdx.x * (uint64_t)blockDim.x + threadIdx.x; i < n; i += (uint64_t)gridDim.x * blockDim.x)
+    dst[i] = value;
+}
+
+bool is_ours(const dusa_ctx* ctx, const void* p, uint64_t bytes) {
+  // A pointer inside one of our allocations, with the range inside it (views are allowed).
+  for (const auto& entry : ctx->allocations) {
+    const char* base = static_cast<const char*>(entry.first);
+    if (static_cast<const char*>(p) >= base && static_cast<const char*>(p) + bytes <= base + entry.second.first) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+extern "C" {
+
+const char* dusa_last_error(void) { return last_error; }
+
+const char* dusa_build_info(void) {
+  static char info[256];
+  int runtime = 0;
+  cudaRuntimeGetVersion(&runtime);
+  snprintf(info, sizeof(info), "dusa cuda backend; cudart %d.%d (static); archs %s", runtime / 1000,
+           (runtime % 1000) / 10, DUSA_CUDA_ARCHS);
+  return info;
+}
+
+int dusa_has_blas(void);  // gemm.cu: whether cuBLASLt could be opened
+
+int dusa_ctx_create(dusa_ctx** out, const char* backend, int device) {
+  CHECK_PTR(out);
+  CHECK_PTR(backend);
+  *out = nullptr;
+  if (std::strcmp(backend, "cuda") != 0)
+    return dusa::fail(DUSA_ERR_UNSUPPORTED, "dusa_ctx_create: this library is the cuda backend, not '%s'", backend);
+  int count = 0;
+  cudaError_t err = cudaGetDeviceCount(&count);
+  if (err != cudaSuccess) {
+    cudaGetLastError();
+    return dusa::fail(DUSA_ERR_UNSUPPORTED, "dusa_ctx_create: no usable CUDA device: %s", cudaGetErrorString(err));
+  }
+  if (device < 0 || device >= count)
+    return dusa::fail(DUSA_ERR_INVALID, "dusa_ctx_create: device %d does not exist (%d CUDA devices)", device, count);
+  dusa_ctx* ctx = new (std::nothrow) dusa_ctx();
+  if (!ctx) return dusa::fail(DUSA_ERR_OOM, "dusa_ctx_create: out of host memory");
+  ctx->device = device;
+  cudaDeviceProp prop;
+  if ((err = cudaSetDevice(device)) != cudaSuccess || (err = cudaGetDeviceProperties(&prop, device)) != cudaSuccess ||
+      (err = cudaStreamCreateWithFlags(&ctx->stream, cudaStreamNonBlocking)) != cudaSuccess ||
+      (err = cudaMalloc(&ctx->device_scalars, dusa::kMaxScalars * sizeof(float))) != cudaSuccess) {
+    int code = dusa::cuda_fail(err, "dusa_ctx_create", "device setup");
+    if (ctx->stream) cudaStreamDestroy(ctx->stream);
+    delete ctx;
+    return code;
+  }
+  ctx->sm_count = prop.multiProcessorCount;
+  *out = ctx;
+  return DUSA_OK;
+}
+
+int dusa_ctx_destroy(dusa_ctx* ctx) {
+  CHECK_PTR(ctx);
+  cudaSetDevice(ctx->device);
+  cudaStreamSynchronize(ctx->stream);
+  dusa::blaslt_destroy(ctx);
+  for (auto& entry : ctx->allocations) cudaFree(entry.first);
+  if (ctx->device_scalars) cudaFree(ctx->device_scalars);
+  cudaStreamDestroy(ctx->stream);
+  delete ctx;
+  return DUSA_OK;
+}
+
+// Threads are a CPU notion; the CUDA backend accepts and reports them so callers need not care.
+int dusa_ctx_set_threads(dusa_ctx* ctx, int threads) {
+  DUSA_CTX(ctx);
+  CHECK_POS(threads);
+  return DUSA_OK;
+}
+
+int dusa_ctx_get_threads(dusa_ctx* ctx, int* out) {
+  DUSA_CTX(ctx);
+  CHECK_PTR(out);
+  *out = 1;
+  return DUSA_OK;
+}
+
+int dusa_ctx_set_reference(dusa_ctx* ctx, int reference) {
+  DUSA_CTX(ctx);
+  ctx->reference = reference != 0;
+  return DUSA_OK;
+}
+
+int dusa_ctx_set_gemm_path(dusa_ctx* ctx, int path) {
+  DUSA_CTX(ctx);
+  CHECK_ARG(path >= DUSA_GEMM_AUTO && path <= DUSA_GEMM_NAIVE, "dusa_ctx_set_gemm_path: unknown path %d", path);
+  if (path == DUSA_GEMM_BLAS && !dusa_has_blas())
+    return dusa::fail(DUSA_ERR_UNSUPPORTED, "dusa_ctx_set_gemm_path: cuBLASLt could not be loaded on this machine");
+  ctx->gemm_path = path;
+  return DUSA_OK;
+}
+
+int dusa_ctx_set_memory_limit(dusa_ctx* ctx, uint64_t bytes) {
+  DUSA_CTX(ctx);
+  ctx->memory_limit = bytes;
+  return DUSA_OK;
+}
+
+// Waits for the stream; an asynchronous kernel fault surfaces here as a status.
+int dusa_sync(dusa_ctx* ctx) {
+  DUSA_OP(ctx);
+  CHECK_CUDA(cudaStreamSynchronize(ctx->stream));
+  return DUSA_OK;
+}
+
+int dusa_alloc(dusa_ctx* ctx, void** out, uint64_t bytes, int tag) {
+  DUSA_OP(ctx);
+  CHECK_PTR(out);
+  CHECK_POS(bytes);
+  CHECK_ARG(tag >= 0 && tag < DUSA_TAG_COUNT, "dusa_alloc: unknown tag %d", tag);
+  *out = nullptr;
+  return dusa::allocate(ctx, out, bytes, tag);
+}
+
+int dusa_free(dusa_ctx* ctx, void* ptr) {
+  DUSA_OP(ctx);
+  CHECK_PTR(ptr);
+  if (ptr == ctx->workspace) return dusa::fail(DUSA_ERR_INVALID, "dusa_free: the workspace belongs to the context");
+  return dusa::release(ctx, ptr);
+}
+
+int dusa_memory_stats(dusa_ctx* ctx, int tag, uint64_t* current, uint64_t* peak) {
+  DUSA_CTX(ctx);
+  CHECK_ARG(tag >= 0 && tag < DUSA_TAG_COUNT, "dusa_memory_stats: unknown tag %d", tag);
+  if (current) *current = ctx->current[tag];
+  if (peak) *peak = ctx->peak[tag];
+  return DUSA_OK;
+}
+
+int dusa_memory_reset_peak(dusa_ctx* ctx) {
+  DUSA_CTX(ctx);
+  for (int t = 0; t < DUSA_TAG_COUNT; t++) ctx->peak[t] = ctx->current[t];
+  return DUSA_OK;
+}
+
+// Host <-> device copies are synchronous (the host buffer may be reused as soon as the call returns).
+int dusa_copy_h2d(dusa_ctx* ctx, void* dst, const void* src, uint64_t bytes) {
+  DUSA_OP(ctx);
+  CHECK_PTR(dst);
+  CHECK_PTR(src);
+  if (bytes == 0) return DUSA_OK;
+  CHECK_ARG(is_ours(ctx, dst, bytes), "dusa_copy_h2d: dst %p (+%llu bytes) is not inside an allocation of this context",
+            dst, (unsigned long long)bytes);
+  CHECK_CUDA(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, ctx->stream));
+  CHECK_CUDA(cudaStreamSynchronize(ctx->stream));
+  return DUSA_OK;
+}
+
+int dusa_copy_d2h(dusa_ctx* ctx, void* dst, const void* src, uint64_t bytes) {
+  DUSA_OP(ctx);
+  CHECK_PTR(dst);
+  CHECK_PTR(src);
+  if (bytes == 0) return DUSA_OK;
+  CHECK_ARG(is_ours(ctx, src, bytes), "dusa_copy_d2h: src %p (+%llu bytes) is not inside an allocation of this context",
+            src, (unsigned long long)bytes);
+  CHECK_CUDA(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, ctx->stream));
+  CHECK_CUDA(cudaStreamSynchronize(ctx->stream));
+  return DUSA_OK;
+}
+
+int dusa_copy_d2d(dusa_ctx* ctx, void* dst, const void* src, uint64_t bytes) {
+  DUSA_OP(ctx);
+  CHECK_PTR(dst);
+  CHECK_PTR(src);
+  if (bytes == 0) return DUSA_OK;
+  const char* s = static_cast<const char*>(src);
+  char* d = static_cast<char*>(dst);
+  if (s < d + bytes && d < s + bytes && s != d) {
+    // overlapping ranges: cudaMemcpy is undefined there, go through the workspace
+    float* tmp = dusa::workspace(ctx, (bytes + 3) / 4);
+    if (!tmp) return DUSA_ERR_OOM;
+    CHECK_CUDA(cudaMemcpyAsync(tmp, src, bytes, cudaMemcpyDeviceToDevice, ctx->stream));
+    CHECK_CUDA(cudaMemcpyAsync(dst, tmp, bytes, cudaMemcpyDeviceToDevice, ctx->stream));
+    return DUSA_OK;
+  }
+  CHECK_CUDA(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, ctx->stream));
+  return DUSA_OK;
+}
+
+int dusa_fill(dusa_ctx* ctx, float* dst, float value, uint64_t n) {
+  DUSA_OP(ctx);
+  CHECK_PTR(dst);
+  if (n == 0) return DUSA_OK;
+  fill_kernel<<<dusa::capped_blocks(n, 256), 256, 0, ctx->stream>>>(dst, value, n);
+  CHECK_LAUNCH();
+  return DUSA_OK;
+}
+
+int dusa_profile_enable(dusa_ctx* ctx, int enabled) {
+  DUSA_CTX(ctx);
+  ctx->profiling = enabled != 0;
+  return DUSA_OK;
+}
+
+int dusa_profile_reset(dusa_ctx* ctx) {
+  CHECK_PTR(ctx);
+  ctx->profile_names.clear();
+  ctx->profile_calls.clear();
+  ctx->profile_seconds.clear();
+  ctx->profile_index.clear();
+  return DUSA_OK;
+}
+
+int dusa_profile_count(dusa_ctx* ctx, int* out) {
+  CHECK_PTR(ctx);
+  CHECK_PTR(out);
+  *out = (int)ctx->profile_names.size();
+  return DUSA_OK;
+}
+
+int dusa_profile_entry(dusa_ctx* ctx, int index, char* name, int name_capacity, uint64_t* calls, double* seconds) {
+  CHECK_PTR(ctx);
+  CHECK_ARG(index >= 0 && index < (int)ctx->profile_names.size(), "dusa_profile_entry: index %d out of range", index);
+  if (name && name_capacity > 0) snprintf(name, name_capacity, "%s", ctx->profile_names[index].c_str());
+  if (calls) *calls = ctx->profile_calls[index];
+  if (seconds) *seconds = ctx->profile_seconds[index];
+  return DUSA_OK;
+}
+
+}  // extern "C"

@@ -1,0 +1,141 @@
+// gpu.cuh — internals shared by the CUDA backend's op files: the context, error reporting, argument checks
+// (the same macros as the CPU backend), launch checking, the per-op profiler scope, the workspace, and the
+// Philox generator (bit-identical to the CPU backend's).
+#pragma once
+#include <cuda_runtime.h>
+
+#include <cstdarg>
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "dusa.h"
+
+struct dusa_ctx {
+  int device = 0;
+  cudaStream_t stream = nullptr;
+  int sm_count = 0;
+  int reference = 0;
+  int gemm_path = DUSA_GEMM_AUTO;  // BLAS = cuBLASLt, BLOCKED = our tiled kernel, NAIVE = one thread per output
+  uint64_t memory_limit = 0;
+  uint64_t current[DUSA_TAG_COUNT] = {};
+  uint64_t peak[DUSA_TAG_COUNT] = {};
+  std::unordered_map<void*, std::pair<uint64_t, int>> allocations;  // ptr -> (bytes, tag)
+  float* workspace = nullptr;
+  uint64_t workspace_floats = 0;
+  float* device_scalars = nullptr;  // 64 floats on the device for scalar outputs bound for host memory
+  bool profiling = false;
+  std::vector<std::string> profile_names;
+  std::vector<uint64_t> profile_calls;
+  std::vector<double> profile_seconds;
+  std::unordered_map<std::string, int> profile_index;
+  void* blaslt = nullptr;  // cuBLASLt state (gemm.cu), null when the library is absent
+};
+
+namespace dusa {
+
+// Records the message as the thread's last error and returns code.
+int fail(int code, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
+
+// Turns a CUDA error into a status naming the op (DUSA_ERR_OOM for allocation failures).
+int cuda_fail(cudaError_t err, const char* op, const char* what);
+
+// Grows the context's device workspace (tag workspace) to at least `floats`; nullptr (error set) on OOM.
+float* workspace(dusa_ctx* ctx, uint64_t floats);
+
+int allocate(dusa_ctx* ctx, void** out, uint64_t bytes, int tag);
+
+// Scalar outputs (dusa_flow_loss's terms, the losses of cross_entropy/entropy, dusa_l2_norm, dusa_all_finite)
+// may be host arrays: the TS side passes small Float32Arrays for them on every backend. An op writes such an
+// output through scalar_target() (the pointer itself when it is device memory, else ctx->device_scalars) and then
+// calls scalar_finish(), which copies the values to the host pointer and waits for them.
+constexpr int kMaxScalars = 64;
+bool is_device_pointer(const void* p);
+void* scalar_target(dusa_ctx* ctx, void* out);
+int scalar_finish(dusa_ctx* ctx, void* out, uint64_t bytes, const char* op);
+int release(dusa_ctx* ctx, void* ptr);
+
+// Times one public entry point when the context is profiling (synchronises the stream at both ends).
+struct OpScope {
+  dusa_ctx* ctx;
+  const char* name;
+  bool active;
+  double start = 0;
+  OpScope(dusa_ctx* c, const char* n);
+  ~OpScope();
+};
+
+inline unsigned blocks_for(uint64_t n, unsigned threads) { return (unsigned)((n + threads - 1) / threads); }
+
+// Grid-stride loops cap the grid; this is enough blocks to fill any current GPU.
+inline unsigned capped_blocks(uint64_t n, unsigned threads) {
+  uint64_t b = (n + threads - 1) / threads;
+  return (unsigned)(b < 65535 * 8 ? (b ? b : 1) : 65535 * 8);
+}
+
+// --- Philox4x32-10, identical to cuda/cpu/rng.cpp ---
+__host__ __device__ inline void philox4x32(uint64_t counter, uint64_t key, uint32_t out[4]) {
+  uint32_t c0 = (uint32_t)counter, c1 = (uint32_t)(counter >> 32), c2 = 0, c3 = 0;
+  uint32_t k0 = (uint32_t)key, k1 = (uint32_t)(key >> 32);
+  for (int round = 0; round < 10; round++) {
+    uint64_t p0 = (uint64_t)0xD2511F53u * c0;
+    uint64_t p1 = (uint64_t)0xCD9E8D57u * c2;
+    uint32_t n0 = (uint32_t)(p1 >> 32) ^ c1 ^ k0;
+    uint32_t n1 = (uint32_t)p1;
+    uint32_t n2 = (uint32_t)(p0 >> 32) ^ c3 ^ k1;
+    uint32_t n3 = (uint32_t)p0;
+    c0 = n0; c1 = n1; c2 = n2; c3 = n3;
+    k0 += 0x9E3779B9u;
+    k1 += 0xBB67AE85u;
+  }
+  out[0] = c0; out[1] = c1; out[2] = c2; out[3] = c3;
+}
+
+__host__ __device__ inline float philox_word_to_unit(uint32_t word) { return (float)(word >> 8) * (1.0f / 16777216.0f); }
+
+__host__ __device__ inline float philox_uniform(uint64_t seed, uint64_t offset, uint64_t i) {
+  uint32_t words[4];
+  philox4x32(offset + i / 4, seed, words);
+  return philox_word_to_unit(words[i % 4]);
+}
+
+}  // namespace dusa
+
+// Start of every public op: null context check, device selection and profiler scope.
+#define DUSA_OP(ctx)                                                                   \
+  if (!(ctx)) return dusa::fail(DUSA_ERR_INVALID, "%s: context is null", __func__);  \
+  cudaSetDevice((ctx)->device);                                                        \
+  dusa::OpScope dusa_op_scope_((ctx), __func__)
+
+// Start of a context-control function (not an op): null context check, not profiled.
+#define DUSA_CTX(ctx) \
+  if (!(ctx)) return dusa::fail(DUSA_ERR_INVALID, "%s: context is null", __func__)
+
+#define CHECK_PTR(p) \
+  if (!(p)) return dusa::fail(DUSA_ERR_INVALID, "%s: %s is null", __func__, #p)
+
+#define CHECK_POS(x)                                                                               \
+  if ((x) <= 0)                                                                                    \
+    return dusa::fail(DUSA_ERR_INVALID, "%s: %s must be > 0, got %lld", __func__, #x, (long long)(x))
+
+#define CHECK_NONNEG(x)                                                                             \
+  if ((x) < 0)                                                                                      \
+    return dusa::fail(DUSA_ERR_INVALID, "%s: %s must be >= 0, got %lld", __func__, #x, (long long)(x))
+
+#define CHECK_ARG(cond, ...) \
+  if (!(cond)) return dusa::fail(DUSA_ERR_INVALID, __VA_ARGS__)
+
+// After every kernel launch: a launch error (bad configuration, too much shared memory) becomes a status.
+#define CHECK_LAUNCH()                                                                   \
+  do {                                                                                   \
+    cudaError_t launch_err_ = cudaGetLastError();                                        \
+    if (launch_err_ != cudaSuccess) return dusa::cuda_fail(launch_err_, __func__, "kernel launch"); \
+  } while (0)
+
+// Any CUDA runtime call inside an op.
+#define CHECK_CUDA(call)                                                     \
+  do {                                                                       \
+    cudaError_t cuda_err_ = (call);                                          \
+    if (cuda_err_ != cudaSuccess) return dusa::cuda_fail(cuda_err_, __func__, #call); \
+  } while (0)
