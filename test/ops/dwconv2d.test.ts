@@ -18,6 +18,8 @@ const cases: [string, number[]][] = [
   ["ConvNeXt K=7, batch 2", [2, 5, 9, 11, 7]],
   ["ConvNeXt K=7, 16 channels 14x14 (threaded)", [2, 16, 14, 14, 7]],
   ["K=9, tall", [1, 3, 20, 8, 9]],
+  ["two 16-channel chunks and a tail", [3, 37, 4, 5, 7]],
+  ["tiny ConvNeXt stage 4: 2x2 planes, 256 channels", [2, 256, 2, 2, 7]],
 ];
 
 for (const reference of [false, true])
