@@ -94,6 +94,66 @@ void chunk_weight_grad(float* acc, const float* g, const float* x, int H, int W,
   }
 }
 
+// ---------------------------------------------------------------------------------------------
+// reference: direct loops with bounds checks, double accumulators
+
+inline float at(const float* x, int H, int W, int h, int w) {
+  return (h < 0 || h >= H || w < 0 || w >= W) ? 0.0f : x[(int64_t)h * W + w];
+}
+
+void forward_reference(float* out, const float* in, const float* weight, const float* bias, int B, int C, int H, int W,
+                       int K) {
+  int p = K / 2;
+  for (int b = 0; b < B; b++)
+    for (int c = 0; c < C; c++) {
+      const float* x = in + ((int64_t)b * C + c) * H * W;
+      const float* k = weight + (int64_t)c * K * K;
+      for (int h = 0; h < H; h++)
+        for (int w = 0; w < W; w++) {
+          double acc = bias ? bias[c] : 0.0;
+          for (int i = 0; i < K; i++)
+            for (int j = 0; j < K; j++) acc += (double)k[i * K + j] * at(x, H, W, h + i - p, w + j - p);
+          out[((int64_t)b * C + c) * H * W + (int64_t)h * W + w] = (float)acc;
+        }
+    }
+}
+
+void backward_reference(float* din, float* dweight, float* dbias, const float* dout, const float* in,
+                        const float* weight, int B, int C, int H, int W, int K) {
+  int p = K / 2;
+  for (int c = 0; c < C; c++) {
+    const float* k = weight ? weight + (int64_t)c * K * K : nullptr;
+    double db = 0.0;
+    for (int b = 0; b < B; b++) {
+      const float* g = dout + ((int64_t)b * C + c) * H * W;
+      for (int64_t q = 0; q < (int64_t)H * W; q++) db += g[q];
+      if (din) {
+        float* dx = din + ((int64_t)b * C + c) * H * W;
+        for (int h = 0; h < H; h++)
+          for (int w = 0; w < W; w++) {
+            double acc = 0.0;  // out[h', w'] reads in[h, w] through weight[h - h' + p, w - w' + p]
+            for (int i = 0; i < K; i++)
+              for (int j = 0; j < K; j++) acc += (double)k[i * K + j] * at(g, H, W, h - i + p, w - j + p);
+            dx[(int64_t)h * W + w] = (float)acc;
+          }
+      }
+    }
+    if (dbias) dbias[c] += (float)db;
+    if (dweight)
+      for (int i = 0; i < K; i++)
+        for (int j = 0; j < K; j++) {
+          double acc = 0.0;
+          for (int b = 0; b < B; b++) {
+            const float* g = dout + ((int64_t)b * C + c) * H * W;
+            const float* x = in + ((int64_t)b * C + c) * H * W;
+            for (int h = 0; h < H; h++)
+              for (int w = 0; w < W; w++) acc += (double)g[(int64_t)h * W + w] * at(x, H, W, h + i - p, w + j - p);
+          }
+          dweight[((int64_t)c * K + i) * K + j] += (float)acc;
+        }
+  }
+}
+
 }  // namespace
 
 namespace {
