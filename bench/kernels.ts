@@ -15,14 +15,14 @@ function randomTensor(ctx: Context, shape: number[], seed: number): Tensor {
 export function measureCeilings(ctx: Context) {
   const n = 2048;
   const a = randomTensor(ctx, [n, n], 1), b = randomTensor(ctx, [n, n], 2), c = ctx.alloc([n, n], "workspace");
-  const gemm = timeIt(() => ctx.call("dusa_matmul", c, a, b, n, n, n, 0, 0, 1, 0), { budget: 1 });
+  const gemm = timeIt(() => ctx.call("dusa_matmul", c, a, b, n, n, n, 0, 0, 1, 0), { budget: 1, sync: () => ctx.sync() });
   const bytes = 64 << 20;
   const src = ctx.alloc([bytes / 4], "workspace").fill(1), dst = ctx.alloc([bytes / 4], "workspace");
-  const copy = timeIt(() => ctx.call("dusa_copy_d2d", dst, src, bytes), { budget: 1 });
+  const copy = timeIt(() => ctx.call("dusa_copy_d2d", dst, src, bytes), { budget: 1, sync: () => ctx.sync() });
   // STREAM-style axpy (y += a x: two reads, one write): memcpy's non-temporal stores understate what a kernel moves
-  const axpy = timeIt(() => ctx.call("dusa_axpy", dst, src, 0.5, bytes / 4), { budget: 1 });
+  const axpy = timeIt(() => ctx.call("dusa_axpy", dst, src, 0.5, bytes / 4), { budget: 1, sync: () => ctx.sync() });
   // the machine is shared: take the better of two GEMM ceilings so a noisy moment does not flatter the kernels
-  const again = timeIt(() => ctx.call("dusa_matmul", c, a, b, n, n, n, 0, 0, 1, 0), { budget: 1 });
+  const again = timeIt(() => ctx.call("dusa_matmul", c, a, b, n, n, n, 0, 0, 1, 0), { budget: 1, sync: () => ctx.sync() });
   gemm.median = Math.min(gemm.median, again.median);
   for (const t of [a, b, c, src, dst]) t.free();
   return { gflops: (2 * n ** 3) / gemm.median / 1e9, gbps: Math.max((2 * bytes) / copy.median, (3 * bytes) / axpy.median) / 1e9 };
@@ -101,7 +101,7 @@ export function runKernelBench(ctx: Context): { ceilings: { gflops: number; gbps
   const rows: Row[] = [];
   for (const kernel of kernelSuite(ctx)) {
     if (kernel.name.startsWith("attention") && !ctx.supports("dusa_attention_forward")) continue;
-    const t = timeIt(kernel.run);
+    const t = timeIt(kernel.run, { sync: () => ctx.sync() });
     const rate = kernel.work / t.median / 1e9;
     const ceiling = kernel.kind === "flops" ? ceilings.gflops : ceilings.gbps;
     rows.push({ kernel: kernel.name, "ms": t.median * 1e3, rate, unit: kernel.kind === "flops" ? "GFLOP/s" : "GB/s", "% of ceiling": (100 * rate) / ceiling });

@@ -1,9 +1,9 @@
-// bun bench [section ...] [--json] [--compare <file>] [--threads N]: throughput and memory benchmarks.
+// bun bench [section ...] [--json] [--compare <file>] [--threads N] [--device cpu|cuda|auto]: throughput and memory benchmarks.
 // Sections so far: kernels, models, step, loader. Results print as tables; --json writes bench/results/<date>-<host>.json.
 import cac from "cac";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { Context } from "../src/native/index.ts";
+import { describeDevice, openContext, parseDevice } from "../src/native/index.ts";
 import { runKernelBench } from "./kernels.ts";
 import { benchLoader } from "./loader.ts";
 import { runModelBench } from "./models.ts";
@@ -19,15 +19,16 @@ cli
   .option("--json", "Write results to bench/results/<date>-<host>.json")
   .option("--compare <file>", "Print ratios against an earlier results file")
   .option("--threads <n>", "Threads for the native library (default: all cores)")
-  .action(async (names: string[], options: { json?: boolean; compare?: string; threads?: number }) => {
+  .option("--device <d>", "cpu (default) | cuda | auto: the backend every section runs on")
+  .action(async (names: string[], options: { json?: boolean; compare?: string; threads?: number; device?: string }) => {
     const chosen = (names.length ? names : sections) as Section[];
     for (const name of chosen) if (!sections.includes(name)) throw new Error(`bun bench: unknown section '${name}' (${sections.join(", ")})`);
-    const ctx = Context.create("cpu");
-    if (options.threads) ctx.threads = Number(options.threads);
+    const device = parseDevice(options.device, "cpu");
+    const ctx = openContext(device, Number(options.threads ?? 0));
     const results: Record<string, unknown> = {
-      date: new Date().toISOString(), host: hostname(), threads: ctx.threads, build: String(ctx.lib.symbols.dusa_build_info()),
+      date: new Date().toISOString(), host: hostname(), device: describeDevice(ctx), threads: ctx.threads, build: String(ctx.lib.symbols.dusa_build_info()),
     };
-    console.log(`dusa bench on ${results.host}: ${results.build}; ${ctx.threads} threads`);
+    console.log(`dusa bench on ${results.host}: ${results.build}; ${results.device}`);
     if (chosen.includes("kernels")) {
       const { ceilings, rows } = runKernelBench(ctx);
       console.log(`\nceilings measured in this run: GEMM ${ceilings.gflops.toFixed(1)} GFLOP/s (2048³ sgemm), memory ${ceilings.gbps.toFixed(1)} GB/s (best of a 64 MiB copy and axpy)`);
@@ -40,7 +41,7 @@ cli
       results.models = { rows };
     }
     if (chosen.includes("step")) {
-      const { rows, comparison, pytorch } = runStepBench();
+      const { rows, comparison, pytorch } = runStepBench({ device: ctx.backend });
       printTable("step (tiny models, K = 6, one micro-batch incl. its update, each variant in its own process, 2 threads; phases in ms per step; random weights)", rows);
       if (comparison.length) printTable(`step vs ${pytorch}, same run`, comparison);
       else console.log(`\nPyTorch side by side: ${pytorch}`);

@@ -79,10 +79,10 @@ function vaeRunner(ctx: Context, preset: string, batch: number, training: boolea
 
 function measure(ctx: Context, r: Runner, rows: Row[]): void {
   ctx.resetPeak();
-  const fwd = timeIt(r.forward, { warmup: 1, minRuns: 3, budget: 1 });
+  const fwd = timeIt(r.forward, { warmup: 1, minRuns: 3, budget: 1, sync: () => ctx.sync() });
   const row: Row = { model: r.name, batch: r.batch, "fwd ms": fwd.median * 1e3, "fwd img/s": r.batch / fwd.median };
   if (r.backward) {
-    const step = timeIt(() => { r.forward(); r.backward!(); }, { warmup: 1, minRuns: 3, budget: 1 });
+    const step = timeIt(() => { r.forward(); r.backward!(); }, { warmup: 1, minRuns: 3, budget: 1, sync: () => ctx.sync() });
     row["fwd+bwd ms"] = step.median * 1e3;
     row["fwd+bwd img/s"] = r.batch / step.median;
   } else {

@@ -61,8 +61,10 @@ export function measureStep(ctx: Context, variant: Variant, B: number, steps = 1
   const times: number[] = [];
   for (let i = 0; i < steps; i++) {
     fresh(i + 2);
+    ctx.sync(); // device backends: time the step's own work, all of it (the update runs after the predictions are read)
     const t0 = performance.now();
     method.step(batch, i + 2);
+    ctx.sync();
     times.push(performance.now() - t0);
   }
   times.sort((a, b) => a - b);
@@ -93,14 +95,14 @@ function pythonWithTorch(): string | null {
 }
 
 /** Every variant at B 16 and 64, each in its own process (so peak RSS is that variant's), with PyTorch beside it. */
-export function runStepBench(options: { batches?: number[]; steps?: number; pytorch?: boolean } = {}): { rows: Row[]; comparison: Row[]; pytorch: string } {
+export function runStepBench(options: { batches?: number[]; steps?: number; pytorch?: boolean; device?: "cpu" | "cuda" } = {}): { rows: Row[]; comparison: Row[]; pytorch: string } {
   const rows: Row[] = [], comparison: Row[] = [];
   const steps = options.steps ?? 10;
   const py = options.pytorch === false ? null : pythonWithTorch();
   const here = import.meta.dir;
   for (const B of options.batches ?? [16, 64]) {
     for (const v of variants) {
-      const ours = Bun.spawnSync(["bun", `${here}/step-one.ts`, v.label, String(B), String(steps)], { stderr: "inherit" });
+      const ours = Bun.spawnSync(["bun", `${here}/step-one.ts`, v.label, String(B), String(steps), options.device ?? "cpu"], { stderr: "inherit" });
       if (ours.exitCode !== 0) throw new Error(`bench step: ${v.label} at batch ${B} failed`);
       const r = JSON.parse(ours.stdout.toString().trim().split("\n").pop()!) as StepFigures & { peakRss: number };
       const row: Row = { method: v.label, batch: B, "img/s": r.imagesPerSec, "ms/step": r.msPerStep };

@@ -9,10 +9,10 @@ import { describeLoad, loadWeights, type Family } from "../models/load.ts";
 import { loadPreset } from "../models/presets.ts";
 import { SiT } from "../models/sit.ts";
 import { AutoencoderKL } from "../models/vae.ts";
-import { Context, type TensorView } from "../native/index.ts";
+import { openContext, parseDevice, type TensorView } from "../native/index.ts";
 import type { Parameters } from "../nn/params.ts";
 
-type Options = { model: string; weights: string; input: string; out: string; allowMissing?: string; allowUnexpected?: string; threads?: number };
+type Options = { model: string; weights: string; input: string; out: string; allowMissing?: string; allowUnexpected?: string; threads?: number; device?: string };
 
 function input(tensors: Map<string, { shape: number[]; data: Float32Array | Int32Array }>, name: string, file: string, rank: number) {
   const t = tensors.get(name);
@@ -23,8 +23,7 @@ function input(tensors: Map<string, { shape: number[]; data: Float32Array | Int3
 
 export async function runForward(o: Options): Promise<{ shape: number[]; seconds: number }> {
   const preset = loadPreset(o.model);
-  const ctx = Context.create("cpu");
-  if (o.threads) ctx.threads = Number(o.threads);
+  const ctx = openContext(parseDevice(o.device, "cpu"), Number(o.threads ?? 0));
   const list = (s?: string) => (s ? s.split(",").map((p) => p.trim()).filter(Boolean) : []);
   const tensors = readSafetensors(o.input).tensors as Map<string, { shape: number[]; data: Float32Array | Int32Array }>;
   const x = input(tensors, "x", o.input, 4);
@@ -77,6 +76,7 @@ if (import.meta.main) {
     .option("--allow-missing <names>", "Comma-separated keys or module prefixes the checkpoint may lack")
     .option("--allow-unexpected <names>", "Comma-separated keys or module prefixes the model may ignore")
     .option("--threads <n>", "CPU threads")
+    .option("--device <d>", "cpu (default) | cuda | auto")
     .action(async (o: Options) => {
       try {
         for (const key of ["model", "weights", "input", "out"] as const) if (!o[key]) throw new Error(`bun run forward: --${key} is required`);

@@ -2,7 +2,7 @@
 // checkpointing every epoch (and every few minutes), resumable after an interruption, then evaluate the weights and
 // write them with their config and metrics: <out>/<model>.safetensors, <out>/<model>.json (+ sit-samples.png).
 import { cac } from "cac";
-import { Context } from "../native/index.ts";
+import { openContext, parseDevice, type Context } from "../native/index.ts";
 import { classifierPipeline } from "../pretrain/classifier.ts";
 import { DEFAULTS, isModelName, MODEL_NAMES, pretrainConfig, type ConfigOverrides, type ModelName, type PretrainConfig } from "../pretrain/config.ts";
 import type { Pipeline, RunOptions } from "../pretrain/run.ts";
@@ -15,7 +15,7 @@ class UsageError extends Error {}
 
 type Options = {
   epochs?: string; batch?: string; lr?: string; seed?: string; out: string; resume?: boolean; fresh?: boolean; limit?: string;
-  evalLimit?: string; evalOnly?: boolean; threads?: string; checkpointMinutes: string; vae?: string; classifier?: string; cfg?: string;
+  evalLimit?: string; evalOnly?: boolean; threads?: string; device?: string; checkpointMinutes: string; vae?: string; classifier?: string; cfg?: string;
   sampleSteps?: string;
 };
 
@@ -48,8 +48,14 @@ async function main(model: string, o: Options): Promise<number> {
   const config = pretrainConfig(model as ModelName, overrides);
   config.sit.cfgScale = positive("cfg", o.cfg) ?? config.sit.cfgScale;
   config.sit.sampleSteps = integer("sample-steps", o.sampleSteps) ?? config.sit.sampleSteps;
-  const ctx = Context.create("cpu");
-  if (o.threads !== undefined) ctx.threads = integer("threads", o.threads)!;
+  const threads = integer("threads", o.threads) ?? 0;
+  let device;
+  try {
+    device = parseDevice(o.device);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const ctx = openContext(device, threads);
   const interrupt = onInterrupt();
   try {
     const options: RunOptions = {
@@ -84,6 +90,7 @@ cli
   .option("--eval-limit <n>", "evaluate on the first N test images")
   .option("--eval-only", "evaluate <out>/<model>.safetensors again, no training")
   .option("--threads <n>", "CPU threads (default: all cores)")
+  .option("--device <d>", "auto (cuda when a GPU and the CUDA library are there, else cpu) | cpu | cuda", { default: "auto" })
   .option("--checkpoint-minutes <x>", "also checkpoint inside an epoch this often", { default: "5" })
   .option("--vae <file>", "sit: the VAE whose latents it learns (default <out>/vae.safetensors)")
   .option("--classifier <file>", "sit: scores the samples (default <out>/classifier.safetensors, when present)")

@@ -2,9 +2,9 @@
 // activation bytes per image of model presets (all presets when none is named).
 import { formatSummary, summarize } from "../models/summary.ts";
 import { loadPreset, presetNames } from "../models/presets.ts";
-import { Context } from "../native/index.ts";
+import { openContext } from "../native/index.ts";
 
 const names = process.argv.slice(2).length ? process.argv.slice(2) : presetNames();
-const ctx = Context.create("cpu");
+const ctx = openContext("cpu"); // sizes only: no kernels run
 for (const name of names) console.log(formatSummary(summarize(loadPreset(name), ctx)) + "\n");
 ctx.destroy();

@@ -24,7 +24,7 @@ export interface LoadedConfig {
 }
 
 /** Keys that may differ when a run is resumed: where and how fast it runs, never what it computes. */
-export const RESUME_MUTABLE = ["resume", "device", "threads", "data.workers", "data.prefetch"];
+export const RESUME_MUTABLE = ["resume", "device", "threads", "data.workers", "data.prefetch", "explain"];
 
 export const RUN_CONFIG_FILE = "config.yaml";
 

@@ -82,6 +82,8 @@ export function resolveConfig(raw: RawConfig, context: { experiment?: string; pr
   }
   if (dusa && method.loss.mse + method.loss.norm_l2 + method.loss.cosine === 0) issue("method.loss", "every loss term has weight 0", "at least one of mse, norm_l2, cosine > 0");
 
+  if (raw.explain > 0 && !dusa) issue("explain", `${raw.explain} images asked for, but explain shows the generative prior of method dusa, not ${method.name}`, "0, or method=dusa");
+
   const needed: Role[] = dusa ? ["task", "vae", "generative"] : method.name === "tent" || method.name === "source" ? ["task"] : [];
   for (const role of needed) if (model.weights[role] === null) issue(`model.weights.${role}`, `is null, but method ${method.name} needs the ${role} model's weights`, "a weights file path");
 

@@ -32,7 +32,9 @@ export class Context {
     this.#handle = handle;
   }
 
+  /** A context of one backend; src/native/device.ts openContext() picks the backend from a `device` setting. */
   static create(backend: Backend = "cpu", device = 0): Context {
+    if (backend !== "cpu" && backend !== "cuda") throw new Error(`dusa: unknown backend '${backend}' (cpu, cuda)`);
     const lib = openLibrary(backend);
     const out = new BigUint64Array(1);
     const status = lib.symbols.dusa_ctx_create(out, Buffer.from(`${backend}\0`), device);

@@ -2,4 +2,5 @@
 export { Context, type GemmPath, type MemoryStats, type ProfileEntry } from "./context.ts";
 export { DusaError } from "./errors.ts";
 export { Tensor, TensorView, numel, formatShape, tags, type Tag, type DType, type HostArray } from "./tensor.ts";
-export { ensureLibrary, type Backend } from "./build.ts";
+export { BackendUnavailable, ensureLibrary, type Backend } from "./build.ts";
+export { describeDevice, openContext, parseDevice, tryCudaContext, DEVICES, type Device } from "./device.ts";

@@ -129,6 +129,13 @@ export class RunDir {
     return join(dir, `after-task-${String(taskIndex).padStart(3, "0")}.safetensors`);
   }
 
+  /** explain/<task>.png (creates explain/). */
+  explainPath(taskName: string): string {
+    const dir = this.file("explain");
+    mkdirSync(dir, { recursive: true });
+    return join(dir, `${taskName.replace(/[^\w.-]+/g, "_")}.png`);
+  }
+
   /** Saved states, oldest first. */
   checkpoints(): { taskIndex: number; path: string }[] {
     const dir = this.file(RUN_FILES.checkpoints);

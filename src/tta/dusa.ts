@@ -27,10 +27,16 @@ export type DusaSettings = {
   seed: number;
 };
 
-/** Test hook: use these instead of drawing the classes and the noise (PyTorch-reference parity tests). */
-export type Injected = { selected?: ArrayLike<number>; eps?: ArrayLike<number> };
+/**
+ * Test hook: use these instead of drawing the classes and the noise (PyTorch-reference parity tests); `capture`
+ * returns the noised latents and the generative model's predictions (the explain pictures).
+ */
+export type Injected = { selected?: ArrayLike<number>; eps?: ArrayLike<number>; capture?: boolean };
 
-export type DusaOutput = { logits: TensorView; terms: Float32Array; selected: Int32Array; weights: Float32Array };
+/** x_t (B, D) and the prediction under each hypothesis (B·K, D): v for sit, eps for dit. */
+export type Captured = { xt: Float32Array; pred: Float32Array };
+
+export type DusaOutput = { logits: TensorView; terms: Float32Array; selected: Int32Array; weights: Float32Array; captured?: Captured };
 
 const SELECT_STREAM = 0x5e1ec7n, NOISE_STREAM = 0x40153n;
 
@@ -123,7 +129,7 @@ export class DusaStep {
     const xtRep = this.#buf("xt_rep", [BK, lat, S, S]), tRep = this.#buf("t_rep", [BK]).fill(s.t);
     for (let i = 0; i < B; i++) for (let k = 0; k < K; k++) ctx.call("dusa_copy_d2d", xtRep.slice((i * K + k) * D, [D]), xt.slice(i * D, [D]), D * 4);
     const pred = gen.forward(xtRep, tRep, selected, BK, { training: s.adaptAux });
-    let p: Ptr = pred;
+    let p: Tensor | TensorView = pred;
     if (outC !== lat) {
       // DiT: the first 4 of 8 channels are the eps prediction (the rest is the learned sigma)
       const eps4 = this.#buf("pred_eps", [BK, D]);
@@ -131,6 +137,7 @@ export class DusaStep {
       p = eps4;
     }
     this.#lap("gen_fwd");
+    const captured = inject.capture ? { xt: xt.readFloat(), pred: p.readFloat() } : undefined;
 
     // 8: loss and its gradients to the weights and (when the generative model adapts) to every prediction
     const terms = new Float32Array(4);
@@ -158,7 +165,7 @@ export class DusaStep {
       gen.backward(dpred);
       this.#lap("gen_bwd");
     }
-    return { logits, terms, selected: selected.read() as Int32Array, weights: w.readFloat() };
+    return { logits, terms, selected: selected.read() as Int32Array, weights: w.readFloat(), captured };
   }
 
   free(): void {

@@ -6,9 +6,11 @@ import { runTasks, type Config } from "../config/index.ts";
 import { createLoader } from "../data/loader.ts";
 import type { AuxTransform, TaskTransform } from "../data/transforms.ts";
 import { readSafetensors, writeSafetensorsSync } from "../io/safetensors.ts";
-import { Context, type Tensor } from "../native/index.ts";
+import { describeDevice, openContext, type Context, type Tensor } from "../native/index.ts";
 import { INTERRUPTED_EXIT_CODE, onInterrupt, PhaseClock, Progress, resumeHint, RunDir, taskResult, type TaskResult } from "../report/index.ts";
 import { buildRun, type Built } from "./build.ts";
+import { Explainer, firstImages, type ExplainInputs, type Hypotheses } from "./explain.ts";
+import { renderExplainFigure } from "../report/explain-figure.ts";
 import type { MicroBatch } from "./methods.ts";
 import { openTask } from "./task-data.ts";
 
@@ -67,10 +69,8 @@ function loadContinualState(path: string, built: Built): void {
 }
 
 export async function runTta(config: Config, sources: readonly string[] = []): Promise<RunOutcome> {
-  if (config.device === "cuda") throw new Error("device: cuda — the CUDA backend has not landed yet; use device=cpu (or auto)");
   const started = performance.now();
-  const ctx = Context.create("cpu");
-  if (config.threads > 0) ctx.threads = config.threads;
+  const ctx = openContext(config.device, config.threads);
   const built = buildRun(ctx, config);
   const run = config.resume ? RunDir.open(config.resume, config) : RunDir.create(config, { sources });
   const plan = run.resumePlan(runTasks(config), config.mode);
@@ -84,6 +84,7 @@ export async function runTta(config: Config, sources: readonly string[] = []): P
   const sourcePred = ctx.alloc([config.data.batch_size], "act", "i32");
   const results: TaskResult[] = [];
   const usesAux = config.method.name === "dusa";
+  const explainer = config.explain > 0 ? new Explainer(ctx, built, config) : null;
   let stopped = false;
 
   for (const [index, task] of plan.pending.entries()) {
@@ -100,9 +101,14 @@ export async function runTta(config: Config, sources: readonly string[] = []): P
     progress.startTask(task.name, total);
     const stats = { n: 0, correct: 0, sourceCorrect: 0, loss: 0, lossSteps: 0, bad: 0, consecutiveBad: 0, step: 0 };
     const taskStart = performance.now();
+    let explained: { inputs: ExplainInputs; before: Hypotheses } | null = null;
     let waitStart = performance.now();
     for await (const batch of loader) {
       clock.add("data", performance.now() - waitStart);
+      if (explainer && !explained) {
+        const inputs = firstImages(batch, config.explain);
+        explained = { inputs, before: clock.time("explain", () => explainer.hypotheses(inputs)) };
+      }
       const stepStart = performance.now();
       const mb = tensors.upload(batch.task, batch.taskShape, batch.aux, batch.auxShape);
       const r = built.method.step(mb, stats.step);
@@ -140,6 +146,14 @@ export async function runTta(config: Config, sources: readonly string[] = []): P
       stopped = true;
       break;
     }
+    if (explainer && explained) {
+      const after = clock.time("explain", () => explainer.hypotheses(explained!.inputs));
+      const { inputs, before } = explained, per = inputs.aux.length / inputs.auxShape[0];
+      const images = inputs.labels.map((label, i) => ({ input: inputs.aux.subarray(i * per, (i + 1) * per), inputShape: inputs.auxShape.slice(1), label }));
+      const file = run.explainPath(task.name);
+      await renderExplainFigure(file, { title: `${task.name}: ${config.method.name} (adapt.task=${config.method.adapt.task}, adapt.aux=${config.method.adapt.aux}), ${stats.n} images adapted on`, classNames: source.classNames, images, before, after });
+      progress.log(`explain: ${file}`);
+    }
     const k = plan.finished.length + index;
     if (config.mode === "continual") saveContinualState(run.checkpointPath(k), built);
     const result = taskResult({
@@ -159,8 +173,9 @@ export async function runTta(config: Config, sources: readonly string[] = []): P
   progress.close();
   const memory = ctx.memory();
   const peakBytes = Object.fromEntries(Object.entries(memory).map(([tag, m]) => [tag, m.peak]));
-  await run.finish({ profile: { phases: clock.phases, peakBytes, device: "cpu", seconds: (performance.now() - started) / 1000 } });
+  await run.finish({ profile: { phases: clock.phases, peakBytes, device: describeDevice(ctx), seconds: (performance.now() - started) / 1000 } });
   interrupt.dispose();
+  explainer?.free();
   tensors.free();
   sourcePred.free();
   built.free();

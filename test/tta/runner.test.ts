@@ -1,5 +1,6 @@
 // bun run tta end to end on the tiny architectures with fixed random weights and a few dozen images.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import sharp from "sharp";
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -30,7 +31,7 @@ beforeAll(async () => {
   const ctx = Context.create("cpu");
   const [c, v, s] = ["convnext-tiny-fm", "vae-tiny-fm", "sit-tiny-fm"].map(loadPreset);
   if (c.family !== "convnext" || v.family !== "vae" || s.family !== "sit") throw new Error("presets");
-  const task = new ConvNeXt(ctx, c.config), vae = new AutoencoderKL(ctx, v.config, { encoder: true, decoder: false }), gen = new SiT(ctx, s.config);
+  const task = new ConvNeXt(ctx, c.config), vae = new AutoencoderKL(ctx, v.config) /* both halves: explain decodes */, gen = new SiT(ctx, s.config);
   await saveRandom(join(dir, "classifier.safetensors"), task.params, 1, 0.05);
   await saveRandom(join(dir, "vae.safetensors"), vae.params, 2, 0.05, [], { scaling_factor: "0.5" });
   await saveRandom(join(dir, "sit.safetensors"), gen.params, 3, 0.02, ["pos_embed"]);
@@ -44,9 +45,23 @@ function config(...overrides: string[]) {
   return loadConfig([
     `model.weights.task=${join(dir, "classifier.safetensors")}`, `model.weights.vae=${join(dir, "vae.safetensors")}`,
     `model.weights.generative=${join(dir, "sit.safetensors")}`, `output_dir=${join(dir, "runs")}`,
-    "data.limit=24", "data.batch_size=8", "data.workers=0", "data.corruptions=[gaussian_noise,contrast]", ...overrides,
+    // the CPU backend: these runs check determinism and resume bit for bit (test/cuda/ covers CUDA)
+    "device=cpu", "data.limit=24", "data.batch_size=8", "data.workers=0", "data.corruptions=[gaussian_noise,contrast]", ...overrides,
   ]).config;
 }
+
+test("explain=N draws, per task, the hypotheses before and after adaptation with their decoded estimates", { timeout: 120_000 }, async () => {
+  const out = await runTta(config("method=dusa", "name=explain", "explain=3", "method.topk=2", "method.rand_budget=1"));
+  expect(out.exitCode).toBe(0);
+  const files = readdirSync(join(out.path, "explain")).sort();
+  expect(files).toEqual(["contrast-5.png", "gaussian_noise-5.png"]);
+  const meta = await sharp(join(out.path, "explain", files[0])).metadata();
+  // 3 images, each a header and two rows (before, after) of K = 3 decoded tiles beside the input
+  expect(meta.format).toBe("png");
+  expect(meta.width!).toBeGreaterThan(3 * 96);
+  expect(meta.height!).toBeGreaterThan(3 * 2 * 96);
+  expect(() => config("method=tent", "explain=2")).toThrow(/explain/);
+});
 
 describe("each method runs and writes every report file", () => {
   for (const method of ["source", "tent", "dusa"])

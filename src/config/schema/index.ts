@@ -19,6 +19,7 @@ export const ConfigSchema = v.strictObject({
   output_dir: v.string(),
   fast_dev_run: v.boolean(),
   max_bad_steps: positiveInt,
+  explain: nonNegativeInt,
   model: ModelSchema,
   data: DataSchema,
   method: MethodSchema,

@@ -1,0 +1,270 @@
+// The CUDA test suite's harness: a CUDA context or a reason to skip, and table-driven CUDA-vs-CPU op cases.
+//
+// cudaContextOrSkip() gives a CUDA context, or null with the reason (no NVIDIA driver, no nvcc, the library does
+// not build or open, dusa_ctx_create fails). cudaSuite(name, body) runs body's tests against a (CUDA, CPU) pair,
+// or, without a GPU, prints one line "cuda: skipped — no GPU (<reason>)" and registers the same tests skipped.
+//   DUSA_REQUIRE_CUDA=1   no CUDA context is a failure, not a skip (set it on the GPU machine).
+//   DUSA_CUDA_STANDIN=cpu a second CPU context in reference mode plays the GPU: checks the suite itself (its
+//                         tables, floors, NULL/accumulate bookkeeping) on a machine without one.
+//
+// A case names an op and its arguments: numbers pass through; inp() uploads the same data to both contexts;
+// out() is an output poisoned with NaN on both; acc() an output holding initial values (parameter gradients,
+// +=); host() a host-array scalar output (the ops allowed one on CUDA); at() a pointer into a buffer at an
+// element offset (strided views such as the adaLN chunks). Every output is read back from both and compared:
+// ‖gpu − cpu‖ / max(‖cpu‖, floor) ≤ tol (1e-5), int32 and `exact` outputs bit for bit, and elements an op must
+// not write (`written` false) must still hold their poison on the GPU. absFloor: the floor of every output is
+// the norm of the same op on |inputs| (the summed |terms| of a multilinear op: GEMM, conv, sums), as the CPU
+// op tests do, so a result that cancels far below its terms is not held to a relative error it cannot have.
+import { afterAll, describe, expect, setDefaultTimeout } from "bun:test";
+import { Context, DusaError, type HostArray, type Tensor } from "../../src/native/index.ts";
+import { tryCudaContext } from "../../src/native/device.ts";
+import type { OpName } from "../../src/native/symbols.ts";
+import { norm2, relErr } from "../util/check.ts";
+
+// ------------------------------------------------------------------------------------------------------------
+// contexts
+
+/** The GPU of this run is a stand-in CPU context in reference mode (DUSA_CUDA_STANDIN=cpu). */
+export const standIn = process.env.DUSA_CUDA_STANDIN === "cpu";
+
+let probed: { ok: boolean; reason: string } | null = null;
+let shared: Context | null = null;
+
+function createCuda(): Context | null {
+  if (standIn) {
+    const ctx = Context.create("cpu");
+    ctx.setReference(true);
+    probed = { ok: true, reason: "stand-in: a second CPU context in reference mode plays the GPU" };
+    return ctx;
+  }
+  if (probed && !probed.ok) return null;
+  const attempt = tryCudaContext({ probeDriver: true });
+  probed = attempt.ctx ? { ok: true, reason: "" } : { ok: false, reason: attempt.reason };
+  if (!attempt.ctx && process.env.DUSA_REQUIRE_CUDA === "1") throw new Error(`DUSA_REQUIRE_CUDA=1 but there is no CUDA context: ${attempt.reason}`);
+  return attempt.ctx;
+}
+
+/** A CUDA context shared by the test file (destroyed after it), or null when this machine has none. */
+export function cudaContextOrSkip(): Context | null {
+  if (shared) return shared;
+  shared = createCuda();
+  if (shared)
+    afterAll(() => {
+      shared?.destroy();
+      shared = null;
+    });
+  return shared;
+}
+
+/** Why there is no CUDA context (after cudaContextOrSkip returned null). */
+export function skipReason(): string {
+  return probed?.reason ?? "not probed";
+}
+
+let cpuShared: Context | null = null;
+function cpuContextForCuda(): Context {
+  if (!cpuShared) {
+    cpuShared = Context.create("cpu");
+    afterAll(() => {
+      cpuShared?.destroy();
+      cpuShared = null;
+    });
+  }
+  return cpuShared;
+}
+
+export type Pair = { readonly gpu: Context; readonly cpu: Context };
+
+/**
+ * Registers body's tests in describe(name): run against the CUDA and CPU contexts when there is a GPU, skipped
+ * (with one printed line saying why) when not. body must touch the contexts only inside its tests.
+ */
+export function cudaSuite(name: string, body: (pair: Pair) => void): void {
+  // per test file (the harness module may be shared between files): the CPU side of the tiny-model shapes takes
+  // seconds on a small machine
+  setDefaultTimeout(300_000);
+  const gpu = cudaContextOrSkip();
+  if (!gpu) {
+    console.log(`cuda: skipped — no GPU (${skipReason()})`);
+    const unreachable = () => {
+      throw new Error("cuda: a skipped suite used its contexts");
+    };
+    describe.skip(name, () => body({ get gpu() { return unreachable(); }, get cpu() { return unreachable(); } }));
+    return;
+  }
+  if (standIn) console.log(`cuda: ${skipReason()}`);
+  describe(name, () => body({ gpu, get cpu() { return cpuContextForCuda(); } }));
+}
+
+// ------------------------------------------------------------------------------------------------------------
+// case arguments
+
+type OutOptions = {
+  dtype?: "f32" | "i32";
+  /** fill value before the call (NaN: a skipped element shows) */
+  init?: number;
+  tol?: number;
+  /** explicit floor of the relative error (absFloor computes one) */
+  floor?: number;
+  /** bit-for-bit equality (Philox fills, int outputs always) */
+  exact?: boolean;
+  /** which elements the op writes; the others must keep the init value on the GPU, bit for bit */
+  written?: (i: number) => boolean;
+  /** not compared (a buffer only pointed into, or a value checked elsewhere) */
+  ignore?: boolean;
+  /** each element on its own (a few scalars of different scales: the loss terms) */
+  perElement?: boolean;
+};
+
+export class In {
+  constructor(readonly data: Float32Array | Int32Array) {}
+}
+export class Out {
+  constructor(readonly name: string, readonly size: number, readonly o: OutOptions) {}
+}
+export class Acc {
+  constructor(readonly name: string, readonly data: Float32Array, readonly o: OutOptions) {}
+}
+export class HostOut {
+  constructor(readonly name: string, readonly size: number, readonly o: OutOptions) {}
+}
+export class At {
+  constructor(readonly buf: In | Out | Acc, readonly offset: number) {}
+}
+export type Arg = number | bigint | null | In | Out | Acc | HostOut | At;
+
+export const inp = (data: Float32Array | Int32Array) => new In(data);
+export const out = (name: string, size: number, o: OutOptions = {}) => new Out(name, size, o);
+export const outI = (name: string, size: number, o: OutOptions = {}) => new Out(name, size, { ...o, dtype: "i32" });
+export const acc = (name: string, data: Float32Array, o: OutOptions = {}) => new Acc(name, data, o);
+export const host = (name: string, size: number, o: OutOptions = {}) => new HostOut(name, size, o);
+export const at = (buf: In | Out | Acc, offset: number) => new At(buf, offset);
+
+export type Case = {
+  label: string;
+  op: OpName;
+  args: Arg[];
+  /** default tolerance of every output (1e-5) */
+  tol?: number;
+  /** floors from the op on |inputs| (multilinear ops) */
+  absFloor?: boolean;
+};
+
+type Outputs = Map<string, HostArray>;
+
+/** Runs a case on one context; `abs` takes |x| of every float input, initial value and number (the floors). */
+export function execute(ctx: Context, c: Case, abs = false): Outputs {
+  const tensors = new Map<In | Out | Acc, Tensor>();
+  const hosts = new Map<HostOut, HostArray>();
+  const tensorOf = (b: In | Out | Acc): Tensor => {
+    let t = tensors.get(b);
+    if (t) return t;
+    if (b instanceof In) {
+      const data = abs && b.data instanceof Float32Array ? b.data.map(Math.abs) : b.data;
+      t = ctx.upload(data, [data.length], "act", data instanceof Int32Array ? "i32" : "f32");
+    } else if (b instanceof Acc) t = ctx.upload(abs ? b.data.map(Math.abs) : b.data, [b.data.length], "grad");
+    else t = ctx.alloc([b.size], "act", b.o.dtype ?? "f32").fill(b.o.init ?? Number.NaN);
+    tensors.set(b, t);
+    return t;
+  };
+  try {
+    const raw = c.args.map((a) => {
+      if (a === null || typeof a === "bigint") return a;
+      if (typeof a === "number") return abs ? Math.abs(a) : a;
+      if (a instanceof HostOut) {
+        const h = a.o.dtype === "i32" ? new Int32Array(a.size).fill(-7) : new Float32Array(a.size).fill(a.o.init ?? Number.NaN);
+        hosts.set(a, h);
+        return h;
+      }
+      if (a instanceof At) return tensorOf(a.buf).ptr + 4 * a.offset;
+      return tensorOf(a);
+    });
+    const call = ctx.call.bind(ctx) as (name: string, ...args: unknown[]) => void;
+    call(c.op, ...raw);
+    const results: Outputs = new Map();
+    for (const [b, t] of tensors) if (!(b instanceof In) && !b.o.ignore) results.set(b.name, t.read());
+    for (const [h, data] of hosts) if (!h.o.ignore) results.set(h.name, data);
+    return results;
+  } finally {
+    for (const t of tensors.values()) t.free();
+  }
+}
+
+function outputsOf(c: Case): (Out | Acc | HostOut)[] {
+  const seen = new Set<Out | Acc | HostOut>();
+  for (const a of c.args) {
+    const b = a instanceof At ? a.buf : a;
+    if (b instanceof Out || b instanceof Acc || b instanceof HostOut) seen.add(b);
+  }
+  return [...seen].filter((b) => !b.o.ignore);
+}
+
+const bits = (a: HostArray) => new Uint32Array(a.buffer, a.byteOffset, a.length);
+
+/** Compares one output of the GPU with the CPU's; throws naming the case and output. */
+export function compareOutput(label: string, name: string, gpu: HostArray, cpu: HostArray, o: OutOptions, tol: number, floorOf: number | HostArray): void {
+  const where = `${label}: ${name}`;
+  expect(gpu.length).toBe(cpu.length);
+  if (o.dtype === "i32" || o.exact) {
+    const [g, c] = [Array.from(bits(gpu)), Array.from(bits(cpu))];
+    const bad = g.findIndex((v, i) => v !== c[i]);
+    if (bad >= 0) throw new Error(`${where}: not bit-identical at [${bad}] of ${g.length}: gpu ${gpu[bad]}, cpu ${cpu[bad]}`);
+    return;
+  }
+  let g: ArrayLike<number> = gpu, c: ArrayLike<number> = cpu, f: ArrayLike<number> | null = typeof floorOf === "number" ? null : floorOf;
+  if (o.written) {
+    const poison = new Float32Array([o.init ?? Number.NaN]);
+    const poisonBits = bits(poison)[0], gb = bits(gpu);
+    const keep: number[] = [];
+    for (let i = 0; i < gpu.length; i++) {
+      if (o.written(i)) keep.push(i);
+      else if (gb[i] !== poisonBits) throw new Error(`${where}: element [${i}] must not be written, but holds ${gpu[i]}`);
+    }
+    g = keep.map((i) => gpu[i]);
+    c = keep.map((i) => cpu[i]);
+    if (f) f = keep.map((i) => f![i]);
+  }
+  const floor = f ? norm2(f) : (floorOf as number);
+  if (o.perElement) {
+    for (let i = 0; i < c.length; i++) compareOutput(label, `${name}[${i}]`, Float32Array.of(g[i]), Float32Array.of(c[i]), { tol }, tol, f ? Math.abs(f[i]) : floor);
+    return;
+  }
+  const err = relErr(g, c, floor);
+  if (!(err <= tol)) {
+    let worst = 0;
+    for (let i = 0; i < c.length; i++) if (!(Math.abs(g[i] - c[i]) <= Math.abs(g[worst] - c[worst]))) worst = i;
+    throw new Error(`${where}: ‖gpu − cpu‖/‖cpu‖ = ${err.toExponential(3)} > ${tol} (floor ${floor.toExponential(2)}); worst at [${worst}]: gpu ${g[worst]}, cpu ${c[worst]}`);
+  }
+}
+
+/** Runs the case on both contexts and compares every output. Returns the CPU's outputs. */
+export function check(pair: Pair, c: Case): Outputs {
+  const want = execute(pair.cpu, c);
+  const got = execute(pair.gpu, c);
+  const floors = c.absFloor ? execute(pair.cpu, c, true) : null;
+  for (const o of outputsOf(c)) {
+    const g = got.get(o.name)!, w = want.get(o.name)!;
+    const floor = o.o.floor ?? floors?.get(o.name) ?? 0;
+    compareOutput(c.label, o.name, g, w, o.o, o.o.tol ?? c.tol ?? 1e-5, floor);
+  }
+  return want;
+}
+
+/** A CPU call whose outputs feed a case (saved values of a forward for its backward, so both backends see the same). */
+export function cpuRun(pair: Pair, c: Omit<Case, "label">): Outputs {
+  return execute(pair.cpu, { ...c, label: c.op });
+}
+
+/** Expects `fn` to throw a DusaError of `status` on both backends (bad input is an error on CUDA too). */
+export function expectSameError(pair: Pair, label: string, status: number, fn: (ctx: Context) => void): void {
+  for (const [backend, ctx] of [["cpu", pair.cpu], ["gpu", pair.gpu]] as const) {
+    let caught: unknown = null;
+    try {
+      fn(ctx);
+    } catch (e) {
+      caught = e;
+    }
+    if (!(caught instanceof DusaError)) throw new Error(`${label} on ${backend}: expected a DusaError, got ${caught === null ? "no error" : String(caught)}`);
+    expect([label, backend, caught.status]).toEqual([label, backend, status]);
+  }
+}
