@@ -1,17 +1,28 @@
 // bun bench [section ...] [--json] [--compare <file>] [--threads N] [--device cpu|cuda|auto]: throughput and memory benchmarks.
-// Sections so far: kernels, models, step, loader. Results print as tables; --json writes bench/results/<date>-<host>.json.
+// Sections: kernels, models, step, memory, loader. Results print as tables; --json writes bench/results/<date>-<host>.json;
+// --compare <file> prints each section's headline figure against an earlier results file.
 import cac from "cac";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { describeDevice, openContext, parseDevice } from "../src/native/index.ts";
 import { runKernelBench } from "./kernels.ts";
 import { benchLoader } from "./loader.ts";
+import { memoryRows } from "./memory.ts";
 import { runModelBench } from "./models.ts";
-import { runStepBench } from "./step.ts";
+import { measureVariants, stepTables, type VariantRuns } from "./step.ts";
 import { printTable, type Row } from "./table.ts";
 
-const sections = ["kernels", "models", "step", "loader"] as const;
+const sections = ["kernels", "models", "step", "memory", "loader"] as const;
 type Section = (typeof sections)[number];
+
+/** What --compare matches rows on and the figure it compares, per section. */
+const headline: Record<Section, { key: string[]; metric: string; better: "higher" | "lower" }> = {
+  kernels: { key: ["kernel"], metric: "ms", better: "lower" },
+  models: { key: ["model", "batch"], metric: "fwd ms", better: "lower" },
+  step: { key: ["method", "batch"], metric: "img/s", better: "higher" },
+  memory: { key: ["method", "batch"], metric: "peak RSS MiB", better: "lower" },
+  loader: { key: ["case", "workers"], metric: "img/s (idle consumer)", better: "higher" },
+};
 
 const cli = cac("bun bench");
 cli
@@ -29,6 +40,9 @@ cli
       date: new Date().toISOString(), host: hostname(), device: describeDevice(ctx), threads: ctx.threads, build: String(ctx.lib.symbols.dusa_build_info()),
     };
     console.log(`dusa bench on ${results.host}: ${results.build}; ${results.device}`);
+    // step and memory report the same per-variant processes; memory alone needs no long timing
+    let variantRuns: VariantRuns | null = null;
+    const runVariants = (steps: number) => (variantRuns ??= measureVariants({ device: ctx.backend, steps }));
     if (chosen.includes("kernels")) {
       const { ceilings, rows } = runKernelBench(ctx);
       console.log(`\nceilings measured in this run: GEMM ${ceilings.gflops.toFixed(1)} GFLOP/s (2048³ sgemm), memory ${ceilings.gbps.toFixed(1)} GB/s (best of a 64 MiB copy and axpy)`);
@@ -41,11 +55,17 @@ cli
       results.models = { rows };
     }
     if (chosen.includes("step")) {
-      const { rows, comparison, pytorch } = runStepBench({ device: ctx.backend });
-      printTable("step (tiny models, K = 6, one micro-batch incl. its update, each variant in its own process, 2 threads; phases in ms per step; random weights)", rows);
-      if (comparison.length) printTable(`step vs ${pytorch}, same run`, comparison);
-      else console.log(`\nPyTorch side by side: ${pytorch}`);
-      results.step = { rows, comparison, pytorch };
+      const runs = runVariants(10), { rows, comparison } = stepTables(runs);
+      printTable("step (tiny models, K = 6, one micro-batch incl. its update, each variant in its own process, 2 threads; phases in ms per step; analytic FLOPs; random weights)", rows);
+      if (comparison.length) printTable(`step vs ${runs.pytorch}, same run (GFLOP/s: the same analytic FLOPs per image)`, comparison);
+      else console.log(`\nPyTorch side by side: ${runs.pytorch}`);
+      results.step = { rows, comparison, pytorch: runs.pytorch };
+    }
+    if (chosen.includes("memory")) {
+      const runs = runVariants(2), rows = memoryRows(runs);
+      printTable("memory (the step variants, each in its own process: peak MiB per tag over the timed steps, act per image, peak RSS)", rows);
+      if (!runs.runs.some((r) => r.pytorch)) console.log(`\nPyTorch side by side: ${runs.pytorch}`);
+      results.memory = { rows, pytorch: runs.pytorch };
     }
     if (chosen.includes("loader")) {
       const result = await benchLoader();
@@ -61,14 +81,17 @@ cli
     ctx.destroy();
   });
 
+/** Each section's headline figure now and before, matched on the section's key columns; gain > 1 is better. */
 function compare(now: Record<string, unknown>, before: Record<string, unknown>): void {
   const rows: Row[] = [];
   for (const section of sections) {
-    const a = (now[section] as { rows?: Row[] } | undefined)?.rows ?? [];
-    const b = new Map(((before[section] as { rows?: Row[] } | undefined)?.rows ?? []).map((r) => [String(r.kernel), r]));
-    for (const row of a) {
-      const old = b.get(String(row.kernel));
-      if (old) rows.push({ kernel: String(row.kernel), "ms now": row.ms, "ms before": old.ms, speedup: Number(old.ms) / Number(row.ms) });
+    const { key, metric, better } = headline[section];
+    const id = (r: Row) => key.map((k) => r[k]).join(", ");
+    const sectionRows = (results: Record<string, unknown>) => (results[section] as { rows?: Row[] } | undefined)?.rows ?? [];
+    const old = new Map(sectionRows(before).map((r) => [id(r), r]));
+    for (const row of sectionRows(now)) {
+      const a = Number(row[metric]), b = Number(old.get(id(row))?.[metric]);
+      if (Number.isFinite(a) && Number.isFinite(b)) rows.push({ section, case: id(row), metric, now: a, before: b, gain: better === "higher" ? a / b : b / a });
     }
   }
   printTable(`compared with ${before.date} on ${before.host}`, rows);

@@ -39,7 +39,7 @@ function midBlocks(prefix: string, C: number): Block[] {
 }
 
 /** The encoder up to conv_out (2L channels); quant_conv is the model's head. */
-function encoderBlocks(c: VAEConfig): Block[] {
+export function encoderBlocks(c: VAEConfig): Block[] {
   const blocks: Block[] = [new Conv("encoder.conv_in", c.inChannels, c.blockOut[0], conv3x3)];
   let C = c.blockOut[0];
   c.blockOut.forEach((out, i) => {
@@ -52,7 +52,7 @@ function encoderBlocks(c: VAEConfig): Block[] {
 }
 
 /** post_quant_conv and the decoder; the input is z / scalingFactor. */
-function decoderBlocks(c: VAEConfig): Block[] {
+export function decoderBlocks(c: VAEConfig): Block[] {
   const L = c.latentChannels, reversed = [...c.blockOut].reverse();
   let C = reversed[0];
   const blocks: Block[] = [new Conv("post_quant_conv", L, L, conv1x1), new Conv("decoder.conv_in", L, C, conv3x3), ...midBlocks("decoder.mid_block", C)];
