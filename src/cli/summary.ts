@@ -4,7 +4,12 @@ import { formatSummary, summarize } from "../models/summary.ts";
 import { loadPreset, presetNames } from "../models/presets.ts";
 import { openContext } from "../native/index.ts";
 
-const names = process.argv.slice(2).length ? process.argv.slice(2) : presetNames();
+const args = process.argv.slice(2);
+if (args.includes("--help") || args.includes("-h")) {
+  console.log(`bun run summary [preset|file.yaml ...]\n  parameters, trainable parameters per adaptation mode and activation bytes per image\n  presets: ${presetNames().join(", ")} (all when none is named)`);
+  process.exit(0);
+}
+const names = args.length ? args : presetNames();
 const ctx = openContext("cpu"); // sizes only: no kernels run
 for (const name of names) console.log(formatSummary(summarize(loadPreset(name), ctx)) + "\n");
 ctx.destroy();
