@@ -130,7 +130,8 @@ DUSA_API int dusa_groupnorm_forward(dusa_ctx* ctx, float* out, float* mean, floa
 DUSA_API int dusa_groupnorm_backward(dusa_ctx* ctx, float* din, float* dweight, float* dbias, const float* dout, const float* in, const float* weight, const float* bias, const float* mean, const float* rstd, int B, int C, int HW, int G, int silu);
 
 /* ---------------------------------------------------------------------------------------------
- * 4. activations and residuals; approximate: 0 = erf GELU, 1 = tanh GELU */
+ * 4. activations and residuals; approximate: 0 = erf GELU, 1 = tanh GELU.
+ * The elementwise forwards and backwards may run in place (out == in, din == dout). */
 DUSA_API int dusa_gelu_forward(dusa_ctx* ctx, float* out, const float* in, uint64_t n, int approximate);
 DUSA_API int dusa_gelu_backward(dusa_ctx* ctx, float* din, const float* dout, const float* in, uint64_t n, int approximate);
 DUSA_API int dusa_silu_forward(dusa_ctx* ctx, float* out, const float* in, uint64_t n);

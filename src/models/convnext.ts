@@ -64,10 +64,9 @@ export function convnextLayout(c: ConvNeXtConfig, B: number, H: number, W: numbe
   c.depths.forEach((depth, s) => {
     const C = c.dims[s];
     if (s > 0) {
-      a.reserve(`s${s}.ds.ln`, [B, c.dims[s - 1], h, w]);
       a.reserve(`s${s}.ds.mean`, [B * h * w]);
       a.reserve(`s${s}.ds.rstd`, [B * h * w]);
-      maxNCHW = Math.max(maxNCHW, B * c.dims[s - 1] * h * w);
+      maxNCHW = Math.max(maxNCHW, B * c.dims[s - 1] * h * w); // tmp.nchw holds the downsample LayerNorm output
       if (h % 2 || w % 2) throw new Error(`convnext: stage ${s} input ${h}x${w} cannot be downsampled by 2`);
       h /= 2;
       w /= 2;
@@ -79,12 +78,11 @@ export function convnextLayout(c: ConvNeXtConfig, B: number, H: number, W: numbe
     for (let m = 0; m <= depth; m++) a.reserve(`s${s}.b${m}.in`, [B, C, h, w]); // b{depth}.in is the stage output
     for (let m = 0; m < depth; m++) {
       const k = `s${s}.b${m}`;
+      // the LayerNorm and GELU outputs are not kept: backward recomputes them from dw and fc1 (into grad.h1/h2)
       a.reserve(`${k}.dw`, [rows, C]); // depthwise output, NHWC (LayerNorm input)
-      a.reserve(`${k}.ln`, [rows, C]);
       a.reserve(`${k}.mean`, [rows]);
       a.reserve(`${k}.rstd`, [rows]);
       a.reserve(`${k}.fc1`, [rows, 4 * C]);
-      a.reserve(`${k}.gelu`, [rows, 4 * C]);
       a.reserve(`${k}.fc2`, [rows, C]);
     }
   });
@@ -94,7 +92,7 @@ export function convnextLayout(c: ConvNeXtConfig, B: number, H: number, W: numbe
   a.reserve("head.mean", [B]);
   a.reserve("head.rstd", [B]);
   a.reserve("logits", [B, c.numClasses]);
-  // scratch: NCHW temporaries and gradients
+  // scratch: NCHW temporaries and gradients; grad.h1/h2 (4C wide) also hold a block's LayerNorm and GELU outputs
   a.reserve("tmp.nchw", [maxNCHW]);
   a.reserve("grad.a", [Math.max(maxNCHW, B * c.numClasses)]);
   a.reserve("grad.b", [maxNCHW]);
@@ -151,21 +149,21 @@ export class ConvNeXt {
       if (s > 0) {
         const Cp = c.dims[s - 1];
         const prev = A(`s${s - 1}.b${c.depths[s - 1]}.in`);
-        ctx.call("dusa_layernorm2d_forward", A(`s${s}.ds.ln`), A(`s${s}.ds.mean`), A(`s${s}.ds.rstd`), prev, p(`stages.${s}.downsample.0.weight`), p(`stages.${s}.downsample.0.bias`), B, Cp, h * w, EPS);
-        ctx.call("dusa_conv2d_forward", A(`s${s}.b0.in`), A(`s${s}.ds.ln`), p(`stages.${s}.downsample.1.weight`), p(`stages.${s}.downsample.1.bias`), B, Cp, h, w, C, 2, 2, 2, 2, 0, 0, 0, 0);
+        ctx.call("dusa_layernorm2d_forward", A("tmp.nchw"), A(`s${s}.ds.mean`), A(`s${s}.ds.rstd`), prev, p(`stages.${s}.downsample.0.weight`), p(`stages.${s}.downsample.0.bias`), B, Cp, h * w, EPS);
+        ctx.call("dusa_conv2d_forward", A(`s${s}.b0.in`), A("tmp.nchw"), p(`stages.${s}.downsample.1.weight`), p(`stages.${s}.downsample.1.bias`), B, Cp, h, w, C, 2, 2, 2, 2, 0, 0, 0, 0);
         ({ H: h, W: w } = plan.sizes[s]);
       }
       const rows = B * h * w;
       for (let m = 0; m < depth; m++) {
         const a = (n: string) => A(`s${s}.b${m}.${n}`);
         const q = (n: string) => p(`stages.${s}.blocks.${m}.${n}`);
-        const tmp = A("tmp.nchw");
+        const tmp = A("tmp.nchw"), ln = A("grad.h1"), gelu = A("grad.h2");
         ctx.call("dusa_dwconv2d_forward", tmp, a("in"), q("conv_dw.weight"), q("conv_dw.bias"), B, C, h, w, KERNEL);
         ctx.call("dusa_nchw_to_nhwc", a("dw"), tmp, B, C, h, w);
-        ctx.call("dusa_layernorm_forward", a("ln"), a("mean"), a("rstd"), a("dw"), q("norm.weight"), q("norm.bias"), rows, C, EPS);
-        this.linears.forward(`stages.${s}.blocks.${m}.mlp.fc1`, a("fc1"), a("ln"), rows, C, 4 * C);
-        ctx.call("dusa_gelu_forward", a("gelu"), a("fc1"), rows * 4 * C, 0);
-        this.linears.forward(`stages.${s}.blocks.${m}.mlp.fc2`, a("fc2"), a("gelu"), rows, 4 * C, C);
+        ctx.call("dusa_layernorm_forward", ln, a("mean"), a("rstd"), a("dw"), q("norm.weight"), q("norm.bias"), rows, C, EPS);
+        this.linears.forward(`stages.${s}.blocks.${m}.mlp.fc1`, a("fc1"), ln, rows, C, 4 * C);
+        ctx.call("dusa_gelu_forward", gelu, a("fc1"), rows * 4 * C, 0);
+        this.linears.forward(`stages.${s}.blocks.${m}.mlp.fc2`, a("fc2"), gelu, rows, 4 * C, C);
         ctx.call("dusa_channel_scale_forward", A("grad.h1"), a("fc2"), q("gamma"), rows, C); // gamma * fc2, NHWC
         ctx.call("dusa_nhwc_to_nchw", tmp, A("grad.h1"), B, C, h, w);
         ctx.call("dusa_add", A(`s${s}.b${m + 1}.in`), a("in"), tmp, rows * C);
@@ -210,9 +208,14 @@ export class ConvNeXt {
         // out = in + nchw(gamma * fc2): the residual passes dres through; the branch gets nhwc(dres)
         ctx.call("dusa_nchw_to_nhwc", dc, dres, B, C, h, w);
         ctx.call("dusa_channel_scale_backward", spare, g(q("gamma")), dc, a("fc2"), p(q("gamma")), rows, C);
-        this.linears.backward(q("mlp.fc2"), h1, spare, a("gelu"), rows, 4 * C, C);
+        // the GELU output (in h2 until gelu backward overwrites it) and then the LayerNorm output (in h1) are
+        // recomputed only for the weight gradients that read them (not in norm-only mode)
+        if (this.linears.readsInput(q("mlp.fc2"))) ctx.call("dusa_gelu_forward", h2, a("fc1"), rows * 4 * C, 0);
+        this.linears.backward(q("mlp.fc2"), h1, spare, h2, rows, 4 * C, C);
         ctx.call("dusa_gelu_backward", h2, h1, a("fc1"), rows * 4 * C, 0);
-        this.linears.backward(q("mlp.fc1"), dc, h2, a("ln"), rows, C, 4 * C);
+        if (this.linears.readsInput(q("mlp.fc1")))
+          ctx.call("dusa_layernorm_forward", h1, a("mean"), a("rstd"), a("dw"), p(q("norm.weight")), p(q("norm.bias")), rows, C, EPS);
+        this.linears.backward(q("mlp.fc1"), dc, h2, h1, rows, C, 4 * C);
         ctx.call("dusa_layernorm_backward", spare, g(q("norm.weight")), g(q("norm.bias")), dc, a("dw"), p(q("norm.weight")), a("mean"), a("rstd"), rows, C);
         ctx.call("dusa_nhwc_to_nchw", dc, spare, B, C, h, w);
         ctx.call("dusa_dwconv2d_backward", tmp, g(q("conv_dw.weight")), g(q("conv_dw.bias")), dc, a("in"), p(q("conv_dw.weight")), B, C, h, w, KERNEL);
@@ -221,9 +224,11 @@ export class ConvNeXt {
       if (s > 0) {
         const Cp = c.dims[s - 1];
         const hp = h * 2, wp = w * 2;
-        const dsLn = A("grad.c");
-        ctx.call("dusa_conv2d_backward", dsLn, g(`stages.${s}.downsample.1.weight`), g(`stages.${s}.downsample.1.bias`), dres, A(`s${s}.ds.ln`), p(`stages.${s}.downsample.1.weight`), B, Cp, hp, wp, C, 2, 2, 2, 2, 0, 0, 0, 0);
-        ctx.call("dusa_layernorm2d_backward", spare, g(`stages.${s}.downsample.0.weight`), g(`stages.${s}.downsample.0.bias`), dsLn, A(`s${s - 1}.b${c.depths[s - 1]}.in`), p(`stages.${s}.downsample.0.weight`), A(`s${s}.ds.mean`), A(`s${s}.ds.rstd`), B, Cp, hp * wp);
+        const dsLn = A("grad.c"), ln = A("tmp.nchw"), prev = A(`s${s - 1}.b${c.depths[s - 1]}.in`);
+        if (g(`stages.${s}.downsample.1.weight`)) // the LayerNorm output, recomputed for the conv's weight gradient
+          ctx.call("dusa_layernorm2d_forward", ln, A(`s${s}.ds.mean`), A(`s${s}.ds.rstd`), prev, p(`stages.${s}.downsample.0.weight`), p(`stages.${s}.downsample.0.bias`), B, Cp, hp * wp, EPS);
+        ctx.call("dusa_conv2d_backward", dsLn, g(`stages.${s}.downsample.1.weight`), g(`stages.${s}.downsample.1.bias`), dres, ln, p(`stages.${s}.downsample.1.weight`), B, Cp, hp, wp, C, 2, 2, 2, 2, 0, 0, 0, 0);
+        ctx.call("dusa_layernorm2d_backward", spare, g(`stages.${s}.downsample.0.weight`), g(`stages.${s}.downsample.0.bias`), dsLn, prev, p(`stages.${s}.downsample.0.weight`), A(`s${s}.ds.mean`), A(`s${s}.ds.rstd`), B, Cp, hp * wp);
         [dres, spare] = [spare, dres];
       }
     }

@@ -75,7 +75,11 @@ export function sitParamTable(c: SiTConfig): ParamTable {
   return t;
 }
 
-/** The activation buffers of a SiT/DiT for N samples, reserved but not allocated. */
+/**
+ * The activation buffers of a SiT/DiT for N samples, reserved but not allocated. A training plan keeps per block
+ * only what backward cannot cheaply recompute; the LayerNorm+modulate outputs, x1 and the GELU output live in the
+ * shared `h` / `x.attn` buffers and are recomputed in backward from the kept block input, stats, proj and fc1.
+ */
 export function sitLayout(c: SiTConfig, N: number, training: boolean): Arena {
   const C = c.hidden, T = (c.inputSize / c.patchSize) ** 2, NT = N * T, Hd = Math.round(C * c.mlpRatio);
   const PO = c.patchSize ** 2 * sitOutChannels(c);
@@ -90,34 +94,30 @@ export function sitLayout(c: SiTConfig, N: number, training: boolean): Arena {
   a.reserve("silu_c", [N, C]);
   for (let i = 0; i <= c.depth; i++) if (training || i === 0 || i === c.depth) a.reserve(`x${i}`, [NT, C]);
   if (!training) a.reserve("x.mid", [NT, C]);
+  a.reserve("h", [NT, Math.max(C, Hd)]); // h1, h2, the GELU output or the final layer's h: one at a time
+  a.reserve("x.attn", [NT, C]); // x1 = x_in + gate_msa * proj, between the two halves of a block
   for (let i = 0; i < (training ? c.depth : 1); i++) {
     const k = `b${i}`;
     a.reserve(`${k}.mod`, [N, 6 * C]);
     a.reserve(`${k}.mean1`, [NT]);
     a.reserve(`${k}.rstd1`, [NT]);
-    a.reserve(`${k}.h1`, [NT, C]);
     a.reserve(`${k}.qkv`, [NT, 3 * C]);
     a.reserve(`${k}.att`, [NT, C]);
     a.reserve(`${k}.lse`, [N * c.heads * T]);
     a.reserve(`${k}.proj`, [NT, C]);
-    a.reserve(`${k}.x1`, [NT, C]);
     a.reserve(`${k}.mean2`, [NT]);
     a.reserve(`${k}.rstd2`, [NT]);
-    a.reserve(`${k}.h2`, [NT, C]);
     a.reserve(`${k}.fc1`, [NT, Hd]);
-    a.reserve(`${k}.gelu`, [NT, Hd]);
     a.reserve(`${k}.fc2`, [NT, C]);
   }
   a.reserve("f.mod", [N, 2 * C]);
   a.reserve("f.mean", [NT]);
   a.reserve("f.rstd", [NT]);
-  a.reserve("f.h", [NT, C]);
   a.reserve("f.out", [NT, PO]);
   a.reserve("out", [N, sitOutChannels(c), c.inputSize, c.inputSize]);
   if (training) {
     a.reserve("grad.res", [NT, C]);
     a.reserve("grad.a", [NT, Math.max(3 * C, Hd, PO)]);
-    a.reserve("grad.b", [NT, Math.max(3 * C, Hd)]);
     a.reserve("grad.c", [NT, C]);
     a.reserve("grad.mod", [N, 6 * C]);
     a.reserve("grad.s", [N, C]);
@@ -193,25 +193,25 @@ export class SiT {
       const q = (n: string) => p(`blocks.${i}.${n}`);
       const xin = training || i === 0 ? A(`x${i}`) : A("x.mid");
       const xout = training || i === c.depth - 1 ? A(`x${i + 1}`) : A("x.mid");
-      const mod = a("mod"), m = mod.ptr;
+      const mod = a("mod"), m = mod.ptr, h = A("h"), x1 = A("x.attn");
       this.linears.forward(`blocks.${i}.adaLN_modulation.1`, mod, A("silu_c"), N, C, 6 * C);
-      ctx.call("dusa_layernorm_modulate_forward", a("h1"), a("mean1"), a("rstd1"), xin, m, m + 4 * C, N, T, C, 6 * C, EPS);
-      this.linears.forward(`blocks.${i}.attn.qkv`, a("qkv"), a("h1"), NT, C, 3 * C);
+      ctx.call("dusa_layernorm_modulate_forward", h, a("mean1"), a("rstd1"), xin, m, m + 4 * C, N, T, C, 6 * C, EPS);
+      this.linears.forward(`blocks.${i}.attn.qkv`, a("qkv"), h, NT, C, 3 * C);
       const qkv = a("qkv").ptr;
       ctx.call("dusa_attention_forward", a("att"), a("lse"), qkv, qkv + 4 * C, qkv + 8 * C, N, T, c.heads, hd, 3 * C);
       this.linears.forward(`blocks.${i}.attn.proj`, a("proj"), a("att"), NT, C, C);
-      ctx.call("dusa_gated_residual_forward", a("x1"), xin, a("proj"), m + 8 * C, N, T, C, 6 * C);
-      ctx.call("dusa_layernorm_modulate_forward", a("h2"), a("mean2"), a("rstd2"), a("x1"), m + 12 * C, m + 16 * C, N, T, C, 6 * C, EPS);
-      this.linears.forward(`blocks.${i}.mlp.fc1`, a("fc1"), a("h2"), NT, C, Hd);
-      ctx.call("dusa_gelu_forward", a("gelu"), a("fc1"), NT * Hd, 1);
-      this.linears.forward(`blocks.${i}.mlp.fc2`, a("fc2"), a("gelu"), NT, Hd, C);
-      ctx.call("dusa_gated_residual_forward", xout, a("x1"), a("fc2"), m + 20 * C, N, T, C, 6 * C);
+      ctx.call("dusa_gated_residual_forward", x1, xin, a("proj"), m + 8 * C, N, T, C, 6 * C);
+      ctx.call("dusa_layernorm_modulate_forward", h, a("mean2"), a("rstd2"), x1, m + 12 * C, m + 16 * C, N, T, C, 6 * C, EPS);
+      this.linears.forward(`blocks.${i}.mlp.fc1`, a("fc1"), h, NT, C, Hd);
+      ctx.call("dusa_gelu_forward", h, a("fc1"), NT * Hd, 1);
+      this.linears.forward(`blocks.${i}.mlp.fc2`, a("fc2"), h, NT, Hd, C);
+      ctx.call("dusa_gated_residual_forward", xout, x1, a("fc2"), m + 20 * C, N, T, C, 6 * C);
     }
     // final layer
     const fm = A("f.mod"), PO = pp * pp * sitOutChannels(c);
     this.linears.forward("final_layer.adaLN_modulation.1", fm, A("silu_c"), N, C, 2 * C);
-    ctx.call("dusa_layernorm_modulate_forward", A("f.h"), A("f.mean"), A("f.rstd"), A(`x${c.depth}`), fm.ptr, fm.ptr + 4 * C, N, T, C, 2 * C, EPS);
-    this.linears.forward("final_layer.linear", A("f.out"), A("f.h"), NT, C, PO);
+    ctx.call("dusa_layernorm_modulate_forward", A("h"), A("f.mean"), A("f.rstd"), A(`x${c.depth}`), fm.ptr, fm.ptr + 4 * C, N, T, C, 2 * C, EPS);
+    this.linears.forward("final_layer.linear", A("f.out"), A("h"), NT, C, PO);
     ctx.call("dusa_unpatchify_forward", A("out"), A("f.out"), N, sitOutChannels(c), S, S, pp);
     return A("out");
   }
@@ -231,34 +231,44 @@ export class SiT {
     const g = (n: string) => P.g(n);
     const C = c.hidden, T = this.tokens, NT = N * T, pp = c.patchSize, S = c.inputSize, Hd = Math.round(C * c.mlpRatio);
     const PO = pp * pp * sitOutChannels(c), hd = C / c.heads;
-    const dres = A("grad.res"), da = A("grad.a"), db = A("grad.b"), dc = A("grad.c"), dmod = A("grad.mod"), ds = A("grad.s"), dsAcc = A("grad.s_acc");
+    // da (wide) and dc (C wide) take turns as gradient buffers; recomputed activations go to h and x.attn, skipped
+    // when only a frozen weight's gradient would read them
+    const dres = A("grad.res"), da = A("grad.a"), dc = A("grad.c"), dmod = A("grad.mod"), ds = A("grad.s"), dsAcc = A("grad.s_acc");
+    const h = A("h"), x1 = A("x.attn");
+    const L = this.linears, reads = (layer: string) => L.readsInput(layer);
     // final layer
     ctx.call("dusa_unpatchify_backward", da, dout, N, sitOutChannels(c), S, S, pp);
-    this.linears.backward("final_layer.linear", db, da, A("f.h"), NT, C, PO);
     const fm = A("f.mod").ptr;
-    ctx.call("dusa_layernorm_modulate_backward", dres, dmod.ptr, dmod.ptr + 4 * C, db, A(`x${c.depth}`), fm + 4 * C, A("f.mean"), A("f.rstd"), N, T, C, 2 * C);
-    this.linears.backward("final_layer.adaLN_modulation.1", dsAcc, dmod, A("silu_c"), N, C, 2 * C);
+    if (reads("final_layer.linear"))
+      ctx.call("dusa_layernorm_modulate_forward", h, A("f.mean"), A("f.rstd"), A(`x${c.depth}`), fm, fm + 4 * C, N, T, C, 2 * C, EPS);
+    L.backward("final_layer.linear", dc, da, h, NT, C, PO);
+    ctx.call("dusa_layernorm_modulate_backward", dres, dmod.ptr, dmod.ptr + 4 * C, dc, A(`x${c.depth}`), fm + 4 * C, A("f.mean"), A("f.rstd"), N, T, C, 2 * C);
+    L.backward("final_layer.adaLN_modulation.1", dsAcc, dmod, A("silu_c"), N, C, 2 * C);
     // blocks, last to first; dres holds d(block output) and is updated in place to d(block input)
     for (let i = c.depth - 1; i >= 0; i--) {
       const a = (n: string) => A(`b${i}.${n}`);
       const q = (n: string) => `blocks.${i}.${n}`;
-      const m = a("mod").ptr, d = dmod.ptr;
+      const m = a("mod").ptr, d = dmod.ptr, xin = A(`x${i}`);
       // x_out = x1 + gate_mlp * fc2
-      ctx.call("dusa_gated_residual_backward", dres, da, d + 20 * C, dres, a("fc2"), m + 20 * C, N, T, C, 6 * C);
-      this.linears.backward(`blocks.${i}.mlp.fc2`, db, da, a("gelu"), NT, Hd, C);
-      ctx.call("dusa_gelu_backward", da, db, a("fc1"), NT * Hd, 1);
-      this.linears.backward(`blocks.${i}.mlp.fc1`, dc, da, a("h2"), NT, C, Hd);
-      ctx.call("dusa_layernorm_modulate_backward", db, d + 12 * C, d + 16 * C, dc, a("x1"), m + 16 * C, a("mean2"), a("rstd2"), N, T, C, 6 * C);
-      ctx.call("dusa_add", dres, dres, db, NT * C);
+      ctx.call("dusa_gated_residual_backward", dres, dc, d + 20 * C, dres, a("fc2"), m + 20 * C, N, T, C, 6 * C);
+      if (reads(q("mlp.fc2"))) ctx.call("dusa_gelu_forward", h, a("fc1"), NT * Hd, 1);
+      L.backward(q("mlp.fc2"), da, dc, h, NT, Hd, C);
+      ctx.call("dusa_gelu_backward", da, da, a("fc1"), NT * Hd, 1); // elementwise, so in place
+      ctx.call("dusa_gated_residual_forward", x1, xin, a("proj"), m + 8 * C, N, T, C, 6 * C);
+      if (reads(q("mlp.fc1"))) ctx.call("dusa_layernorm_modulate_forward", h, a("mean2"), a("rstd2"), x1, m + 12 * C, m + 16 * C, N, T, C, 6 * C, EPS);
+      L.backward(q("mlp.fc1"), dc, da, h, NT, C, Hd);
+      ctx.call("dusa_layernorm_modulate_backward", da, d + 12 * C, d + 16 * C, dc, x1, m + 16 * C, a("mean2"), a("rstd2"), N, T, C, 6 * C);
+      ctx.call("dusa_add", dres, dres, da, NT * C);
       // x1 = x_in + gate_msa * proj
       ctx.call("dusa_gated_residual_backward", dres, da, d + 8 * C, dres, a("proj"), m + 8 * C, N, T, C, 6 * C);
-      this.linears.backward(`blocks.${i}.attn.proj`, dc, da, a("att"), NT, C, C);
-      const qkv = a("qkv").ptr, dq = db.ptr;
+      L.backward(q("attn.proj"), dc, da, a("att"), NT, C, C);
+      const qkv = a("qkv").ptr, dq = da.ptr;
       ctx.call("dusa_attention_backward", dq, dq + 4 * C, dq + 8 * C, dc, qkv, qkv + 4 * C, qkv + 8 * C, a("att"), a("lse"), N, T, c.heads, hd, 3 * C);
-      this.linears.backward(`blocks.${i}.attn.qkv`, dc, db, a("h1"), NT, C, 3 * C);
-      ctx.call("dusa_layernorm_modulate_backward", da, d, d + 4 * C, dc, A(`x${i}`), m + 4 * C, a("mean1"), a("rstd1"), N, T, C, 6 * C);
+      if (reads(q("attn.qkv"))) ctx.call("dusa_layernorm_modulate_forward", h, a("mean1"), a("rstd1"), xin, m, m + 4 * C, N, T, C, 6 * C, EPS);
+      L.backward(q("attn.qkv"), dc, da, h, NT, C, 3 * C);
+      ctx.call("dusa_layernorm_modulate_backward", da, d, d + 4 * C, dc, xin, m + 4 * C, a("mean1"), a("rstd1"), N, T, C, 6 * C);
       ctx.call("dusa_add", dres, dres, da, NT * C);
-      this.linears.backward(`blocks.${i}.adaLN_modulation.1`, ds, dmod, A("silu_c"), N, C, 6 * C);
+      L.backward(q("adaLN_modulation.1"), ds, dmod, A("silu_c"), N, C, 6 * C);
       ctx.call("dusa_add", dsAcc, dsAcc, ds, N * C);
     }
     // embeddings: x0 = patches W^T + b + pos (pos fixed); c = t_emb + y_emb (label table frozen)

@@ -38,6 +38,13 @@ export class Linears {
     ctx.call("dusa_matmul", out, xa, lora.B, N, OC, lora.r, 0, 1, this.loraScale, 1);
   }
 
+  /** Whether backward reads `input` (a weight or adapter gradient is wanted); when not, a caller that recomputes
+   * the input for backward may skip it. */
+  readsInput(layer: string): boolean {
+    const lora = this.#adapter(layer);
+    return this.params.g(`${layer}.weight`) !== null || (lora !== null && (lora.dA !== null || lora.dB !== null));
+  }
+
   /** din = dout W [+ s dout B A] (overwrite, skipped when null); parameter gradients accumulate when trainable. */
   backward(layer: string, din: Ptr | null, dout: Ptr, input: Ptr, N: number, IC: number, OC: number): void {
     const { ctx, params: P } = this;
@@ -48,9 +55,11 @@ export class Linears {
     const s = this.loraScale, r = lora.r;
     const tmp = this.#tmp(2 * N * r);
     const xa = tmp.slice(0, [N, r]), dxa = tmp.slice(N * r, [N, r]);
-    ctx.call("dusa_matmul", xa, input, lora.A, N, r, IC, 0, 1, 1, 0); // recomputed x Aᵀ
     ctx.call("dusa_matmul", dxa, dout, lora.B, N, r, OC, 0, 0, s, 0); // d(x Aᵀ) = s dout B
-    if (lora.dB) ctx.call("dusa_matmul", lora.dB, dout, xa, OC, r, N, 1, 0, s, 1);
+    if (lora.dB) {
+      ctx.call("dusa_matmul", xa, input, lora.A, N, r, IC, 0, 1, 1, 0); // recomputed x Aᵀ
+      ctx.call("dusa_matmul", lora.dB, dout, xa, OC, r, N, 1, 0, s, 1);
+    }
     if (lora.dA) ctx.call("dusa_matmul", lora.dA, dxa, input, r, IC, N, 1, 0, 1, 1);
     if (din) ctx.call("dusa_matmul", din, dxa, lora.A, N, IC, r, 0, 0, 1, 1);
   }
