@@ -31,10 +31,18 @@ cli
   .option("--compare <file>", "Print ratios against an earlier results file")
   .option("--threads <n>", "Threads for the native library (default: all cores)")
   .option("--device <d>", "cpu (default) | cuda | auto: the backend every section runs on")
-  .action(async (names: string[], options: { json?: boolean; compare?: string; threads?: number; device?: string }) => {
+  .option("--preset <p>", "step: tiny (default) | full — the full-size official step (ConvNeXt-L + SD-VAE + SiT/DiT-XL/2), bench/full/")
+  .action(async (names: string[], options: { json?: boolean; compare?: string; threads?: number; device?: string; preset?: string }) => {
     const chosen = (names.length ? names : sections) as Section[];
     for (const name of chosen) if (!sections.includes(name)) throw new Error(`bun bench: unknown section '${name}' (${sections.join(", ")})`);
     const device = parseDevice(options.device, "cpu");
+    if (options.preset === "full") {
+      if (chosen.length !== 1 || chosen[0] !== "step") throw new Error("bun bench: --preset full applies to the step section alone (bun bench step --preset full)");
+      const json = options.json ? ["--json", join(import.meta.dir, "results", `${new Date().toISOString().slice(0, 10)}-${hostname()}-full.json`)] : [];
+      const proc = Bun.spawnSync(["bun", join(import.meta.dir, "full", "step.ts"), "--device", device, "--preset", "full", "--save-weights", "/tmp/dusa-full-weights", "--pytorch", ...json], { stdout: "inherit", stderr: "inherit" });
+      process.exit(proc.exitCode ?? 1);
+    }
+    if (options.preset !== undefined && options.preset !== "tiny") throw new Error(`bun bench: --preset must be tiny or full, got '${options.preset}'`);
     const ctx = openContext(device, Number(options.threads ?? 0));
     const results: Record<string, unknown> = {
       date: new Date().toISOString(), host: hostname(), device: describeDevice(ctx), threads: ctx.threads, build: String(ctx.lib.symbols.dusa_build_info()),
