@@ -24,11 +24,16 @@ export class PhaseClock {
     p.calls++;
   }
 
-  /** Times `fn` under `phase` (synchronous work; device work must be synchronised inside fn to be counted). */
+  /** `sync` waits for device work (a CUDA context's sync), so a phase is timed to the end of its kernels. */
+  constructor(readonly sync: () => void = () => {}) {}
+
+  /** Times `fn` under `phase`, device work included. */
   time<T>(phase: string, fn: () => T): T {
     const t0 = performance.now();
     try {
-      return fn();
+      const out = fn();
+      this.sync();
+      return out;
     } finally {
       this.add(phase, performance.now() - t0);
     }

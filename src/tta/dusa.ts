@@ -56,6 +56,7 @@ export class DusaStep {
   }
 
   #lap(phase: string): void {
+    if (this.ctx.backend !== "cpu") this.ctx.sync(); // a device phase ends when its kernels do
     const now = performance.now();
     this.#phases[phase] = (this.#phases[phase] ?? 0) + now - this.#clock;
     this.#clock = now;

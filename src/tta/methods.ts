@@ -26,11 +26,14 @@ export interface Method {
   free(): void;
 }
 
+/** Phase times; on a device backend each phase waits for its kernels, so the time is theirs, not their launch's. */
 class Phases {
   #ms: Record<string, number> = {};
+  constructor(readonly ctx: Context) {}
   time<T>(phase: string, fn: () => T): T {
     const t0 = performance.now();
     const out = fn();
+    if (this.ctx.backend !== "cpu") this.ctx.sync();
     this.#ms[phase] = (this.#ms[phase] ?? 0) + performance.now() - t0;
     return out;
   }
@@ -68,9 +71,10 @@ class Scratch {
 
 export class SourceMethod implements Method {
   readonly name = "source";
-  #phases = new Phases();
+  #phases: Phases;
   #scratch: Scratch;
   constructor(readonly ctx: Context, readonly task: ConvNeXt) {
+    this.#phases = new Phases(ctx);
     this.#scratch = new Scratch(ctx);
     task.params.train(trainNone);
   }
@@ -94,11 +98,12 @@ export class SourceMethod implements Method {
 /** Counts micro-batches towards an update and discards accumulated gradients after a non-finite loss. */
 abstract class Adapting implements Method {
   abstract readonly name: string;
-  protected phases = new Phases();
+  protected phases: Phases;
   protected scratch: Scratch;
   #pending = 0;
 
   constructor(readonly ctx: Context, readonly accumulate: number, protected optimizers: { model: string; optimizer: Optimizer; lr: number }[], readonly gradClip: number | null = null) {
+    this.phases = new Phases(ctx);
     this.scratch = new Scratch(ctx);
     for (const o of optimizers) o.optimizer.snapshot();
   }

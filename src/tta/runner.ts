@@ -78,7 +78,7 @@ export async function runTta(config: Config, sources: readonly string[] = []): P
   const interrupt = onInterrupt();
   const progress = new Progress({ totalTasks: plan.pending.length });
   for (const note of built.notes) progress.log(note);
-  const clock = new PhaseClock();
+  const clock = new PhaseClock(ctx.backend === "cpu" ? undefined : () => ctx.sync());
   const { task: taskTransform, aux: auxTransform } = transforms(config);
   const tensors = new BatchTensors(ctx);
   const sourcePred = ctx.alloc([config.data.batch_size], "act", "i32");
