@@ -25,15 +25,18 @@ function describeRun(c: Config): string {
   return `**${what}** on ${models}; ${d.dataset}, severities ${d.severities.join(", ")}, ${d.limit ?? "all"} images per task; ${c.mode}, ${batch}${optim}, seed ${c.seed}.`;
 }
 
+// Columns 2 and 4 (source %, Δ pp) only when the run scored the unadapted model beside the method.
+const withoutSource = (cells: (string | number)[], keep: boolean) => (keep ? cells : cells.filter((_, i) => i !== 2 && i !== 4));
+
 function taskTable(results: readonly TaskResult[], method: string): string[] {
-  const means = resultMeans(results)!;
+  const means = resultMeans(results)!, src = results.some((r) => r.sourceAccuracy !== undefined);
   const lines = [
-    row(["task", "n", "source %", `${method} %`, "Δ pp", "error %", "loss", "img/s"]),
-    row(["---", "--:", "--:", "--:", "--:", "--:", "--:", "--:"]),
+    row(withoutSource(["task", "n", "source %", `${method} %`, "Δ pp", "error %", "loss", "img/s"], src)),
+    row(withoutSource(["---", "--:", "--:", "--:", "--:", "--:", "--:", "--:"], src)),
     ...results.map((r) =>
-      row([r.task, r.n, pct(r.sourceAccuracy), pct(r.accuracy), signed(r.sourceAccuracy === undefined ? undefined : r.accuracy - r.sourceAccuracy), pct(r.error), r.loss === undefined ? "—" : r.loss.toPrecision(4), rate(r.imagesPerSec)]),
+      row(withoutSource([r.task, r.n, pct(r.sourceAccuracy), pct(r.accuracy), signed(r.sourceAccuracy === undefined ? undefined : r.accuracy - r.sourceAccuracy), pct(r.error), r.loss === undefined ? "—" : r.loss.toPrecision(4), rate(r.imagesPerSec)], src)),
     ),
-    row([`**mean** (${means.tasks})`, means.images, pct(means.sourceAccuracy), `**${pct(means.accuracy)}**`, signed(means.gain), pct(means.error), "", rate(means.imagesPerSec)]),
+    row(withoutSource([`**mean** (${means.tasks})`, means.images, pct(means.sourceAccuracy), `**${pct(means.accuracy)}**`, signed(means.gain), pct(means.error), "", rate(means.imagesPerSec)], src)),
   ];
   return lines;
 }
@@ -41,15 +44,16 @@ function taskTable(results: readonly TaskResult[], method: string): string[] {
 function severityTable(results: readonly TaskResult[], method: string): string[] {
   const severities = [...new Set(results.map((r) => r.severity))].sort((a, b) => a - b);
   if (severities.length < 2) return [];
+  const src = results.some((r) => r.sourceAccuracy !== undefined);
   return [
     "",
     "## Per severity",
     "",
-    row(["severity", "tasks", "source %", `${method} %`, "Δ pp"]),
-    row(["--:", "--:", "--:", "--:", "--:"]),
+    row(withoutSource(["severity", "tasks", "source %", `${method} %`, "Δ pp"], src)),
+    row(withoutSource(["--:", "--:", "--:", "--:", "--:"], src)),
     ...severities.map((s) => {
       const m = resultMeans(results.filter((r) => r.severity === s))!;
-      return row([s, m.tasks, pct(m.sourceAccuracy), pct(m.accuracy), signed(m.gain)]);
+      return row(withoutSource([s, m.tasks, pct(m.sourceAccuracy), pct(m.accuracy), signed(m.gain)], src));
     }),
   ];
 }

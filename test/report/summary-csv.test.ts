@@ -67,7 +67,9 @@ describe("summary.md", () => {
   test("no results yet; no source accuracy", () => {
     expect(summaryMarkdown([], { name: "x" })).toContain("No task has finished yet.");
     const noSource = summaryMarkdown(results.map(({ sourceAccuracy, ...r }) => r), { name: "x" });
-    expect(noSource).toContain("| fog-3 | 200 | — |");
+    // no source column (nor Δ) when the unadapted model was not scored, as for method=source itself
+    expect(noSource).toContain("| task | n | method % | error % | loss | img/s |");
+    expect(noSource).toContain("| fog-3 | 200 | 54.5 | 45.5 |");
     expect(noSource).not.toContain("vs source");
   });
 });
