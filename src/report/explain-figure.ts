@@ -33,7 +33,7 @@ async function tile(data: Float32Array, offset: number, [C, H, W]: number[]): Pr
 export async function renderExplainFigure(path: string, fig: ExplainFigure): Promise<void> {
   const n = fig.images.length, K = fig.before.classes.length / Math.max(n, 1);
   const rowHeight = TILE + CAPTION, blockHeight = HEADER + 2 * rowHeight + GAP;
-  const width = LEFT + 70 + K * (TILE + GAP) + GAP, height = TITLE + n * blockHeight + GAP;
+  const width = LEFT + 116 + K * (TILE + GAP) + GAP, height = TITLE + n * blockHeight + GAP;
   const svg: string[] = [`<rect width="${width}" height="${height}" fill="white"/>`];
   const tiles: sharp.OverlayOptions[] = [];
   svg.push(text(GAP, 26, fig.title, `font-size="18" font-weight="bold" fill="${COLORS.text}"`));
@@ -51,7 +51,7 @@ export async function renderExplainFigure(path: string, fig: ExplainFigure): Pro
       svg.push(text(LEFT, y + 40, row === 0 ? "before" : "after", `font-size="13" font-weight="bold" fill="${COLORS.text}"`));
       svg.push(text(LEFT, y + 58, `pred ${name(pred)}`, `font-size="11" fill="${pred === img.label ? COLORS.right : COLORS.wrong}"`));
       for (let k = 0; k < K; k++) {
-        const x = LEFT + 70 + k * (TILE + GAP), c = h.classes[i * K + k], w = h.weights[i * K + k];
+        const x = LEFT + 116 + k * (TILE + GAP), c = h.classes[i * K + k], w = h.weights[i * K + k];
         tiles.push({ input: await tile(h.x0, (i * K + k) * x0Size, h.x0Shape), top: y, left: x });
         if (c === img.label) svg.push(`<rect x="${x - 2}" y="${y - 2}" width="${TILE + 4}" height="${TILE + 4}" fill="none" stroke="${COLORS.right}" stroke-width="3"/>`);
         svg.push(text(x, y + TILE + 14, name(c), `font-size="11" fill="${COLORS.text}"`));
