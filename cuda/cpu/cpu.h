@@ -2,6 +2,7 @@
 // the per-op profiler scope, the workspace, GEMM entry points and the Philox generator.
 #pragma once
 #include "dusa.h"
+#include "philox.h"
 
 #include <chrono>
 #include <cstdarg>
@@ -69,11 +70,6 @@ void gemm_naive(bool trans_a, bool trans_b, int M, int N, int K, float alpha, co
                 const float* B, int ldb, float beta, float* C, int ldc);
 bool blas_available();
 
-// Philox4x32-10: four 32-bit words from (counter, key).
-void philox4x32(uint64_t counter, uint64_t key, uint32_t out[4]);
-// Uniform in [0, 1) for element i of the stream (seed, offset): word i%4 of block offset + i/4.
-float philox_uniform(uint64_t seed, uint64_t offset, uint64_t i);
-float philox_word_to_unit(uint32_t word);  // top 24 bits -> [0, 1)
 
 }  // namespace dusa
 
