@@ -56,7 +56,7 @@ const base = {
 };
 
 export const DEFAULTS: Record<ModelName, PretrainConfig> = {
-  classifier: { model: "classifier", preset: "convnext-tiny-fm", epochs: 12, batch: 128, lr: 2e-3, minLr: 1e-5, warmup: 300, weightDecay: 0.05, ...base },
+  classifier: { model: "classifier", preset: "convnext-tiny-fm", epochs: 24, batch: 128, lr: 2e-3, minLr: 1e-5, warmup: 300, weightDecay: 0.05, ...base },
   vae: { model: "vae", preset: "vae-tiny-fm", epochs: 2, batch: 64, lr: 1e-3, minLr: 1e-5, warmup: 200, weightDecay: 0, ...base },
   sit: { model: "sit", preset: "sit-tiny-fm", epochs: 10, batch: 128, lr: 1e-3, minLr: 1e-5, warmup: 500, weightDecay: 0, ...base },
 };
