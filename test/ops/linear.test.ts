@@ -54,7 +54,7 @@ for (const path of paths) {
     test("linear forward and backward (+= on parameter grads, null skips)", () => {
       ctx.setGemmPath(path);
       const rng = freshRng();
-      for (const [N, IC, OC] of [[1, 1, 1], [5, 3, 4], [37, 64, 96], [128, 256, 72]]) {
+      for (const [N, IC, OC] of [[1, 1, 1], [5, 3, 4], [37, 64, 96], [128, 256, 72], [300, 40, 130]]) {
         const X = uniform(rng, N * IC), W = uniform(rng, OC * IC), Bv = uniform(rng, OC), G = uniform(rng, N * OC);
         const DW0 = uniform(rng, OC * IC), DB0 = uniform(rng, OC);
         const x = ctx.upload(X, [N, IC]), w = ctx.upload(W, [OC, IC], "param"), bias = ctx.upload(Bv, [OC], "param");
