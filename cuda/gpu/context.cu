@@ -1,5 +1,5 @@
-// context.cu — contexts on a CUDA device, the last error, tagged device memory (the memory profiler),
-// copies, fills, synchronisation and the per-op profiler.
+// context.cu — contexts on a CUDA device: device memory behind the accounting of core.h, copies, fills,
+// synchronisation and the op timer.
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -8,8 +8,6 @@
 #include "gpu.cuh"
 
 namespace {
-thread_local char last_error[1024] = "";
-const char* tag_names[DUSA_TAG_COUNT] = {"param", "grad", "optim", "act", "workspace", "data"};
 
 double now_seconds() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
@@ -18,13 +16,7 @@ double now_seconds() {
 
 namespace dusa {
 
-int fail(int code, const char* fmt, ...) {
-  va_list args;
-  va_start(args, fmt);
-  vsnprintf(last_error, sizeof(last_error), fmt, args);
-  va_end(args);
-  return code;
-}
+Core* core(dusa_ctx* ctx) { return ctx; }
 
 int cuda_fail(cudaError_t err, const char* op, const char* what) {
   int code = err == cudaErrorMemoryAllocation ? DUSA_ERR_OOM : DUSA_ERR_BACKEND;
@@ -33,12 +25,7 @@ int cuda_fail(cudaError_t err, const char* op, const char* what) {
 }
 
 int allocate(dusa_ctx* ctx, void** out, uint64_t bytes, int tag) {
-  uint64_t total = 0;
-  for (uint64_t c : ctx->current) total += c;
-  if (ctx->memory_limit && total + bytes > ctx->memory_limit)
-    return fail(DUSA_ERR_OOM, "dusa_alloc: %llu bytes (%s) would pass the memory limit of %llu bytes (%llu in use)",
-                (unsigned long long)bytes, tag_names[tag], (unsigned long long)ctx->memory_limit,
-                (unsigned long long)total);
+  if (int status = ctx->admit(bytes, tag)) return status;
   uint64_t rounded = (bytes + 255) / 256 * 256;
   void* p = nullptr;
   cudaError_t err = cudaMalloc(&p, rounded);
@@ -48,43 +35,23 @@ int allocate(dusa_ctx* ctx, void** out, uint64_t bytes, int tag) {
     cudaMemGetInfo(&free_bytes, &total_bytes);
     return fail(err == cudaErrorMemoryAllocation ? DUSA_ERR_OOM : DUSA_ERR_BACKEND,
                 "dusa_alloc: cudaMalloc of %llu bytes (%s) failed: %s (device has %llu of %llu bytes free)",
-                (unsigned long long)bytes, tag_names[tag], cudaGetErrorString(err), (unsigned long long)free_bytes,
+                (unsigned long long)bytes, tag_name(tag), cudaGetErrorString(err), (unsigned long long)free_bytes,
                 (unsigned long long)total_bytes);
   }
-  try {
-    ctx->allocations[p] = {bytes, tag};
-  } catch (const std::bad_alloc&) {
+  if (int status = ctx->record(p, bytes, tag)) {
     cudaFree(p);
-    return fail(DUSA_ERR_OOM, "dusa_alloc: out of host memory recording an allocation");
+    return status;
   }
-  ctx->current[tag] += bytes;
-  if (ctx->current[tag] > ctx->peak[tag]) ctx->peak[tag] = ctx->current[tag];
   *out = p;
   return DUSA_OK;
 }
 
 int release(dusa_ctx* ctx, void* ptr) {
-  auto it = ctx->allocations.find(ptr);
-  if (it == ctx->allocations.end())
-    return fail(DUSA_ERR_INVALID, "dusa_free: %p was not allocated by this context (double free?)", ptr);
+  if (int status = ctx->forget(ptr)) return status;
   // Work queued on the stream may still read the buffer: cudaFree synchronises the device, which is what we want.
   cudaError_t err = cudaFree(ptr);
-  ctx->current[it->second.second] -= it->second.first;
-  ctx->allocations.erase(it);
   if (err != cudaSuccess) return cuda_fail(err, "dusa_free", "cudaFree");
   return DUSA_OK;
-}
-
-float* workspace(dusa_ctx* ctx, uint64_t floats) {
-  if (floats <= ctx->workspace_floats) return ctx->workspace;
-  if (ctx->workspace) release(ctx, ctx->workspace);
-  ctx->workspace = nullptr;
-  ctx->workspace_floats = 0;
-  void* p = nullptr;
-  if (allocate(ctx, &p, floats * sizeof(float), DUSA_TAG_WORKSPACE) != DUSA_OK) return nullptr;
-  ctx->workspace = static_cast<float*>(p);
-  ctx->workspace_floats = floats;
-  return ctx->workspace;
 }
 
 OpScope::OpScope(dusa_ctx* c, const char* n) : ctx(c), name(n), active(c && c->profiling) {
@@ -96,23 +63,7 @@ OpScope::OpScope(dusa_ctx* c, const char* n) : ctx(c), name(n), active(c && c->p
 OpScope::~OpScope() {
   if (!active || !ctx->profiling) return;
   cudaStreamSynchronize(ctx->stream);
-  double seconds = now_seconds() - start;
-  try {
-    auto it = ctx->profile_index.find(name);
-    int index;
-    if (it == ctx->profile_index.end()) {
-      index = (int)ctx->profile_names.size();
-      ctx->profile_index[name] = index;
-      ctx->profile_names.push_back(name);
-      ctx->profile_calls.push_back(0);
-      ctx->profile_seconds.push_back(0.0);
-    } else {
-      index = it->second;
-    }
-    ctx->profile_calls[index] += 1;
-    ctx->profile_seconds[index] += seconds;
-  } catch (const std::bad_alloc&) {
-  }
+  ctx->profile_add(name, now_seconds() - start);
 }
 
 bool is_device_pointer(const void* p) {
@@ -157,8 +108,6 @@ bool is_ours(const dusa_ctx* ctx, const void* p, uint64_t bytes) {
 }  // namespace
 
 extern "C" {
-
-const char* dusa_last_error(void) { return last_error; }
 
 const char* dusa_build_info(void) {
   static char info[256];
@@ -228,24 +177,12 @@ int dusa_ctx_get_threads(dusa_ctx* ctx, int* out) {
   return DUSA_OK;
 }
 
-int dusa_ctx_set_reference(dusa_ctx* ctx, int reference) {
-  DUSA_CTX(ctx);
-  ctx->reference = reference != 0;
-  return DUSA_OK;
-}
-
 int dusa_ctx_set_gemm_path(dusa_ctx* ctx, int path) {
   DUSA_CTX(ctx);
   CHECK_ARG(path >= DUSA_GEMM_AUTO && path <= DUSA_GEMM_NAIVE, "dusa_ctx_set_gemm_path: unknown path %d", path);
   if (path == DUSA_GEMM_BLAS && !dusa_has_blas())
     return dusa::fail(DUSA_ERR_UNSUPPORTED, "dusa_ctx_set_gemm_path: cuBLASLt could not be loaded on this machine");
   ctx->gemm_path = path;
-  return DUSA_OK;
-}
-
-int dusa_ctx_set_memory_limit(dusa_ctx* ctx, uint64_t bytes) {
-  DUSA_CTX(ctx);
-  ctx->memory_limit = bytes;
   return DUSA_OK;
 }
 
@@ -270,20 +207,6 @@ int dusa_free(dusa_ctx* ctx, void* ptr) {
   CHECK_PTR(ptr);
   if (ptr == ctx->workspace) return dusa::fail(DUSA_ERR_INVALID, "dusa_free: the workspace belongs to the context");
   return dusa::release(ctx, ptr);
-}
-
-int dusa_memory_stats(dusa_ctx* ctx, int tag, uint64_t* current, uint64_t* peak) {
-  DUSA_CTX(ctx);
-  CHECK_ARG(tag >= 0 && tag < DUSA_TAG_COUNT, "dusa_memory_stats: unknown tag %d", tag);
-  if (current) *current = ctx->current[tag];
-  if (peak) *peak = ctx->peak[tag];
-  return DUSA_OK;
-}
-
-int dusa_memory_reset_peak(dusa_ctx* ctx) {
-  DUSA_CTX(ctx);
-  for (int t = 0; t < DUSA_TAG_COUNT; t++) ctx->peak[t] = ctx->current[t];
-  return DUSA_OK;
 }
 
 // Host <-> device copies are synchronous (the host buffer may be reused as soon as the call returns).
@@ -336,37 +259,6 @@ int dusa_fill(dusa_ctx* ctx, float* dst, float value, uint64_t n) {
   if (n == 0) return DUSA_OK;
   fill_kernel<<<dusa::capped_blocks(n, 256), 256, 0, ctx->stream>>>(dst, value, n);
   CHECK_LAUNCH();
-  return DUSA_OK;
-}
-
-int dusa_profile_enable(dusa_ctx* ctx, int enabled) {
-  DUSA_CTX(ctx);
-  ctx->profiling = enabled != 0;
-  return DUSA_OK;
-}
-
-int dusa_profile_reset(dusa_ctx* ctx) {
-  CHECK_PTR(ctx);
-  ctx->profile_names.clear();
-  ctx->profile_calls.clear();
-  ctx->profile_seconds.clear();
-  ctx->profile_index.clear();
-  return DUSA_OK;
-}
-
-int dusa_profile_count(dusa_ctx* ctx, int* out) {
-  CHECK_PTR(ctx);
-  CHECK_PTR(out);
-  *out = (int)ctx->profile_names.size();
-  return DUSA_OK;
-}
-
-int dusa_profile_entry(dusa_ctx* ctx, int index, char* name, int name_capacity, uint64_t* calls, double* seconds) {
-  CHECK_PTR(ctx);
-  CHECK_ARG(index >= 0 && index < (int)ctx->profile_names.size(), "dusa_profile_entry: index %d out of range", index);
-  if (name && name_capacity > 0) snprintf(name, name_capacity, "%s", ctx->profile_names[index].c_str());
-  if (calls) *calls = ctx->profile_calls[index];
-  if (seconds) *seconds = ctx->profile_seconds[index];
   return DUSA_OK;
 }
 

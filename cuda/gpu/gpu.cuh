@@ -1,51 +1,27 @@
-// gpu.cuh — internals shared by the CUDA backend's op files: the context, error reporting, argument checks
-// (the same macros as the CPU backend), launch checking, the per-op profiler scope, the workspace, and the
-// Philox generator (bit-identical to the CPU backend's).
+// gpu.cuh — internals shared by the CUDA backend's op files: the context, launch checking, the per-op profiler
+// scope and the Philox generator (bit-identical to the CPU backend's); errors, argument checks, accounting and the
+// workspace come from core.h, as on the CPU backend.
 #pragma once
 #include <cuda_runtime.h>
 
-#include <cstdarg>
 #include <cstdint>
-#include <string>
-#include <unordered_map>
-#include <vector>
 
-#include "dusa.h"
+#include "core.h"
 #include "philox.h"
 
-struct dusa_ctx {
+// gemm_path: BLAS = cuBLASLt, BLOCKED = our tiled kernel, NAIVE = one thread per output.
+struct dusa_ctx : dusa::Core {
   int device = 0;
   cudaStream_t stream = nullptr;
   int sm_count = 0;
-  int reference = 0;
-  int gemm_path = DUSA_GEMM_AUTO;  // BLAS = cuBLASLt, BLOCKED = our tiled kernel, NAIVE = one thread per output
-  uint64_t memory_limit = 0;
-  uint64_t current[DUSA_TAG_COUNT] = {};
-  uint64_t peak[DUSA_TAG_COUNT] = {};
-  std::unordered_map<void*, std::pair<uint64_t, int>> allocations;  // ptr -> (bytes, tag)
-  float* workspace = nullptr;
-  uint64_t workspace_floats = 0;
   float* device_scalars = nullptr;  // 64 floats on the device for scalar outputs bound for host memory
-  bool profiling = false;
-  std::vector<std::string> profile_names;
-  std::vector<uint64_t> profile_calls;
-  std::vector<double> profile_seconds;
-  std::unordered_map<std::string, int> profile_index;
-  void* blaslt = nullptr;  // cuBLASLt state (gemm.cu), null when the library is absent
+  void* blaslt = nullptr;           // cuBLASLt state (gemm.cu), null when the library is absent
 };
 
 namespace dusa {
 
-// Records the message as the thread's last error and returns code.
-int fail(int code, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
-
 // Turns a CUDA error into a status naming the op (DUSA_ERR_OOM for allocation failures).
 int cuda_fail(cudaError_t err, const char* op, const char* what);
-
-// Grows the context's device workspace (tag workspace) to at least `floats`; nullptr (error set) on OOM.
-float* workspace(dusa_ctx* ctx, uint64_t floats);
-
-int allocate(dusa_ctx* ctx, void** out, uint64_t bytes, int tag);
 
 // Scalar outputs (dusa_flow_loss's terms, the losses of cross_entropy/entropy, dusa_l2_norm, dusa_all_finite)
 // may be host arrays: the TS side passes small Float32Arrays for them on every backend. An op writes such an
@@ -55,7 +31,6 @@ constexpr int kMaxScalars = 64;
 bool is_device_pointer(const void* p);
 void* scalar_target(dusa_ctx* ctx, void* out);
 int scalar_finish(dusa_ctx* ctx, void* out, uint64_t bytes, const char* op);
-int release(dusa_ctx* ctx, void* ptr);
 
 // Times one public entry point when the context is profiling (synchronises the stream at both ends).
 struct OpScope {
@@ -82,24 +57,6 @@ inline unsigned capped_blocks(uint64_t n, unsigned threads) {
   if (!(ctx)) return dusa::fail(DUSA_ERR_INVALID, "%s: context is null", __func__);  \
   cudaSetDevice((ctx)->device);                                                        \
   dusa::OpScope dusa_op_scope_((ctx), __func__)
-
-// Start of a context-control function (not an op): null context check, not profiled.
-#define DUSA_CTX(ctx) \
-  if (!(ctx)) return dusa::fail(DUSA_ERR_INVALID, "%s: context is null", __func__)
-
-#define CHECK_PTR(p) \
-  if (!(p)) return dusa::fail(DUSA_ERR_INVALID, "%s: %s is null", __func__, #p)
-
-#define CHECK_POS(x)                                                                               \
-  if ((x) <= 0)                                                                                    \
-    return dusa::fail(DUSA_ERR_INVALID, "%s: %s must be > 0, got %lld", __func__, #x, (long long)(x))
-
-#define CHECK_NONNEG(x)                                                                             \
-  if ((x) < 0)                                                                                      \
-    return dusa::fail(DUSA_ERR_INVALID, "%s: %s must be >= 0, got %lld", __func__, #x, (long long)(x))
-
-#define CHECK_ARG(cond, ...) \
-  if (!(cond)) return dusa::fail(DUSA_ERR_INVALID, __VA_ARGS__)
 
 // After every kernel launch: a launch error (bad configuration, too much shared memory) becomes a status.
 #define CHECK_LAUNCH()                                                                   \

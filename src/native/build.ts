@@ -38,7 +38,7 @@ export function findNvcc(): string | null {
 }
 
 // The sources each library is built from: a CUDA kernel being edited does not make the CPU library stale.
-const sourceDirs: Record<Backend, string[]> = { cpu: ["cuda/include", "cuda/cpu"], cuda: ["cuda/include", "cuda/gpu"] };
+const sourceDirs: Record<Backend, string[]> = { cpu: ["cuda/include", "cuda/common", "cuda/cpu"], cuda: ["cuda/include", "cuda/common", "cuda/gpu"] };
 
 function newestSourceTime(backend: Backend): number {
   let newest = statSync(join(repoRoot, "CMakeLists.txt")).mtimeMs;
