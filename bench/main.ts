@@ -1,7 +1,8 @@
 // bun bench [section ...] [--json] [--compare <file>] [--threads N] [--device cpu|cuda|auto]: throughput and memory benchmarks.
-// Sections: kernels, models, step, memory, loader. Results print as tables; --json writes bench/results/<date>-<host>.json;
+// Sections: kernels, models, step, memory, loader. Results print as tables; --json writes bench/results/<date>-<host>[-N].json;
 // --compare <file> prints each section's headline figure against an earlier results file.
 import cac from "cac";
+import { existsSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { describeDevice, openContext, parseDevice } from "../src/native/index.ts";
@@ -38,7 +39,7 @@ cli
     const device = parseDevice(options.device, "cpu");
     if (options.preset === "full") {
       if (chosen.length !== 1 || chosen[0] !== "step") throw new Error("bun bench: --preset full applies to the step section alone (bun bench step --preset full)");
-      const json = options.json ? ["--json", join(import.meta.dir, "results", `${new Date().toISOString().slice(0, 10)}-${hostname()}-full.json`)] : [];
+      const json = options.json ? ["--json", freshResultsPath(join(import.meta.dir, "results"), `${new Date().toISOString().slice(0, 10)}-${hostname()}-full`)] : [];
       const proc = Bun.spawnSync(["bun", join(import.meta.dir, "full", "step.ts"), "--device", device, "--preset", "full", "--save-weights", "/tmp/dusa-full-weights", "--pytorch", ...json], { stdout: "inherit", stderr: "inherit" });
       process.exit(proc.exitCode ?? 1);
     }
@@ -82,12 +83,20 @@ cli
     }
     if (options.compare) compare(results, await Bun.file(options.compare).json());
     if (options.json) {
-      const path = join(import.meta.dir, "results", `${new Date().toISOString().slice(0, 10)}-${hostname()}.json`);
+      const path = freshResultsPath(join(import.meta.dir, "results"), `${new Date().toISOString().slice(0, 10)}-${hostname()}`);
       await Bun.write(path, JSON.stringify(results, null, 2));
       console.log(`\nwrote ${path}`);
     }
     ctx.destroy();
   });
+
+/** <dir>/<stem>.json, or <stem>-2.json, -3, ... when that exists: a second run the same day never replaces the first. */
+function freshResultsPath(dir: string, stem: string): string {
+  for (let n = 1; ; n++) {
+    const path = join(dir, n === 1 ? `${stem}.json` : `${stem}-${n}.json`);
+    if (!existsSync(path)) return path;
+  }
+}
 
 /** Each section's headline figure now and before, matched on the section's key columns; gain > 1 is better. */
 function compare(now: Record<string, unknown>, before: Record<string, unknown>): void {

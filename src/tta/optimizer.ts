@@ -1,6 +1,7 @@
-// Optimizers over a model's Parameters: Adam/AdamW (torch semantics) and SGD with momentum. State is one
-// allocation per kind (m and v, tag optim) in the parameter table's layout; updates run over the contiguous
-// ranges of trainable parameters. snapshot()/restore() give episodic TTA its reset of parameters and state.
+// Optimizers over a model's Parameters: Adam/AdamW (torch semantics) and SGD with momentum. Updates run over the
+// contiguous ranges of trainable parameters; the state is one allocation per kind (m and v, tag optim) holding
+// those ranges packed end to end, so frozen parameters cost no state. snapshot()/restore() give episodic TTA its
+// reset: a packed copy of the trainable values, and of m and v only when they are not still all zero.
 import type { Tensor } from "../native/index.ts";
 import type { Parameters } from "../nn/params.ts";
 
@@ -8,14 +9,15 @@ export type OptimizerConfig =
   | { name: "adam" | "adamw"; lr: number; betas: [number, number]; eps: number; weightDecay: number }
   | { name: "sgd"; lr: number; momentum: number; dampening: number; weightDecay: number; nesterov: boolean };
 
-type Range = { offset: number; size: number };
+type Range = { offset: number; size: number; packed: number }; // offset in the parameter table, offset in the state
 
 export class Optimizer {
   step = 0;
   readonly ranges: Range[];
   #m: Tensor | null = null;
   #v: Tensor | null = null;
-  #snapshot: { values: Tensor; m: Tensor | null; v: Tensor | null; step: number } | null = null;
+  #stateIsZero = true; // m and v hold nothing yet: a snapshot need not copy them
+  #snapshot: { values: Tensor; m: Tensor | null; v: Tensor | null; step: number; stateIsZero: boolean } | null = null;
 
   constructor(readonly params: Parameters, readonly config: OptimizerConfig) {
     this.ranges = [];
@@ -23,11 +25,11 @@ export class Optimizer {
       if (!params.trainable(e)) continue;
       const last = this.ranges[this.ranges.length - 1];
       if (last && last.offset + last.size === e.offset) last.size += e.size;
-      else this.ranges.push({ offset: e.offset, size: e.size });
+      else this.ranges.push({ offset: e.offset, size: e.size, packed: last ? last.packed + last.size : 0 });
     }
     if (this.ranges.length === 0) throw new Error("optimizer: nothing is trainable");
     if (!params.grads) throw new Error("optimizer: the parameters have no gradients (call params.train first)");
-    const ctx = params.ctx, n = params.table.total;
+    const ctx = params.ctx, n = this.trainableCount;
     this.#m = ctx.alloc([n], "optim").fill(0);
     if (config.name !== "sgd") this.#v = ctx.alloc([n], "optim").fill(0);
     else if (config.momentum === 0) {
@@ -46,49 +48,69 @@ export class Optimizer {
     this.step++;
     const c = this.config;
     for (const r of this.ranges) {
-      const at = (t: Tensor | null) => (t ? t.slice(r.offset, [r.size]) : null);
+      const at = (t: Tensor) => t.slice(r.offset, [r.size]), state = (t: Tensor | null) => (t ? t.slice(r.packed, [r.size]) : null);
       if (c.name === "sgd") {
-        ctx.call("dusa_sgd_step", at(values), at(grads), at(this.#m), r.size, lr, c.momentum, c.dampening, c.weightDecay, c.nesterov ? 1 : 0, this.step);
+        ctx.call("dusa_sgd_step", at(values), at(grads), state(this.#m), r.size, lr, c.momentum, c.dampening, c.weightDecay, c.nesterov ? 1 : 0, this.step);
       } else {
-        ctx.call("dusa_adam_step", at(values), at(grads), at(this.#m), at(this.#v), r.size, lr, c.betas[0], c.betas[1], c.eps, c.weightDecay, c.name === "adamw" ? 1 : 0, this.step);
+        ctx.call("dusa_adam_step", at(values), at(grads), state(this.#m), state(this.#v), r.size, lr, c.betas[0], c.betas[1], c.eps, c.weightDecay, c.name === "adamw" ? 1 : 0, this.step);
       }
     }
+    this.#stateIsZero = false;
     this.params.zeroGrads();
   }
 
-  /** Keeps a copy of the parameters and optimizer state (episodic TTA restores it before each task). */
+  /** Keeps a copy of the trainable parameters and the optimizer state (episodic TTA restores it before each task). */
   snapshot(): void {
     const ctx = this.params.ctx;
+    this.#freeSnapshot();
+    const values = ctx.alloc([this.trainableCount], "param");
+    for (const r of this.ranges) ctx.call("dusa_copy_d2d", values.slice(r.packed, [r.size]), this.params.values.slice(r.offset, [r.size]), r.size * 4);
     const copy = (t: Tensor | null) => {
-      if (!t) return null;
+      if (!t || this.#stateIsZero) return null;
       const c = ctx.alloc([t.size], t.tag);
       ctx.call("dusa_copy_d2d", c, t, t.bytes);
       return c;
     };
-    this.#freeSnapshot();
-    this.#snapshot = { values: copy(this.params.values)!, m: copy(this.#m), v: copy(this.#v), step: this.step };
+    this.#snapshot = { values, m: copy(this.#m), v: copy(this.#v), step: this.step, stateIsZero: this.#stateIsZero };
   }
 
   restore(): void {
     const s = this.#snapshot;
     if (!s) throw new Error("optimizer: restore without a snapshot");
     const ctx = this.params.ctx;
-    ctx.call("dusa_copy_d2d", this.params.values, s.values, s.values.bytes);
-    if (s.m && this.#m) ctx.call("dusa_copy_d2d", this.#m, s.m, s.m.bytes);
-    if (s.v && this.#v) ctx.call("dusa_copy_d2d", this.#v, s.v, s.v.bytes);
+    for (const r of this.ranges) ctx.call("dusa_copy_d2d", this.params.values.slice(r.offset, [r.size]), s.values.slice(r.packed, [r.size]), r.size * 4);
+    for (const [state, saved] of [[this.#m, s.m], [this.#v, s.v]] as const) {
+      if (!state) continue;
+      if (saved) ctx.call("dusa_copy_d2d", state, saved, saved.bytes);
+      else state.fill(0);
+    }
     this.step = s.step;
+    this.#stateIsZero = s.stateIsZero;
     this.params.zeroGrads();
   }
 
-  /** The optimizer state as host arrays (for continual-mode checkpoints). */
+  /** The optimizer state as host arrays, the trainable ranges packed (for checkpoints). */
   state(): { step: number; m: Float32Array | null; v: Float32Array | null } {
     return { step: this.step, m: this.#m?.readFloat() ?? null, v: this.#v?.readFloat() ?? null };
   }
 
+  /** Loads state() output; arrays in the parameter table's full layout (older checkpoints) are accepted too. */
   load(state: { step: number; m: ArrayLike<number> | null; v: ArrayLike<number> | null }): void {
     this.step = state.step;
-    if (state.m && this.#m) this.#m.write(state.m);
-    if (state.v && this.#v) this.#v.write(state.v);
+    for (const [name, t, data] of [["m", this.#m, state.m], ["v", this.#v, state.v]] as const) {
+      if (!t || !data) continue;
+      t.write(this.#packed(name, data));
+    }
+    this.#stateIsZero = false;
+  }
+
+  #packed(name: string, data: ArrayLike<number>): ArrayLike<number> {
+    const n = this.trainableCount, total = this.params.table.total;
+    if (data.length === n) return data;
+    if (data.length !== total) throw new Error(`optimizer: state '${name}' has ${data.length} values; expected ${n} (the trainable parameters) or ${total} (the whole parameter table)`);
+    const packed = new Float32Array(n);
+    for (const r of this.ranges) for (let i = 0; i < r.size; i++) packed[r.packed + i] = data[r.offset + i];
+    return packed;
   }
 
   #freeSnapshot(): void {
