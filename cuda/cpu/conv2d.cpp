@@ -13,37 +13,19 @@
 
 #include <omp.h>
 
+#include "conv_shape.h"
 #include "cpu.h"
 
 namespace {
 
 constexpr int64_t COL_FLOATS = 16 << 20;  // im2col band budget (64 MiB)
 
-struct Conv {
-  int B, IC, H, W, OC, KH, KW, sh, sw, pt, pb, pl, pr, OH, OW;
-  int64_t K() const { return (int64_t)IC * KH * KW; }
-  int64_t P() const { return (int64_t)OH * OW; }
-  bool pointwise() const { return KH == 1 && KW == 1 && sh == 1 && sw == 1 && pt == 0 && pb == 0 && pl == 0 && pr == 0; }
-  // output rows per im2col band
-  int band(int workers = 1) const {
-    int64_t rows = COL_FLOATS / workers / std::max<int64_t>(1, K() * OW);
-    return (int)std::max<int64_t>(1, std::min<int64_t>(rows, OH));
-  }
-};
+using Conv = dusa::ConvShape;
 
-int validate(const char* fn, const Conv& c) {
-  if (c.B <= 0 || c.IC <= 0 || c.H <= 0 || c.W <= 0 || c.OC <= 0 || c.KH <= 0 || c.KW <= 0)
-    return dusa::fail(DUSA_ERR_INVALID, "%s: sizes must be > 0 (B=%d IC=%d H=%d W=%d OC=%d KH=%d KW=%d)", fn, c.B, c.IC,
-                      c.H, c.W, c.OC, c.KH, c.KW);
-  if (c.sh < 1 || c.sw < 1) return dusa::fail(DUSA_ERR_INVALID, "%s: strides must be >= 1, got (%d, %d)", fn, c.sh, c.sw);
-  if (c.pt < 0 || c.pb < 0 || c.pl < 0 || c.pr < 0)
-    return dusa::fail(DUSA_ERR_INVALID, "%s: pads must be >= 0, got (top %d, bottom %d, left %d, right %d)", fn, c.pt,
-                      c.pb, c.pl, c.pr);
-  if (c.H + c.pt + c.pb < c.KH)
-    return dusa::fail(DUSA_ERR_INVALID, "%s: H + pads (%d) smaller than KH (%d)", fn, c.H + c.pt + c.pb, c.KH);
-  if (c.W + c.pl + c.pr < c.KW)
-    return dusa::fail(DUSA_ERR_INVALID, "%s: W + pads (%d) smaller than KW (%d)", fn, c.W + c.pl + c.pr, c.KW);
-  return DUSA_OK;
+// output rows per im2col band
+int band_rows(const Conv& c, int workers = 1) {
+  int64_t rows = COL_FLOATS / workers / std::max<int64_t>(1, c.K() * c.OW);
+  return (int)std::max<int64_t>(1, std::min<int64_t>(rows, c.OH));
 }
 
 // Output columns ow whose input column ow*sw - pl + kw lies in [0, W): [lo, hi).
@@ -187,9 +169,7 @@ int dusa_conv2d_forward(dusa_ctx* ctx, float* out, const float* in, const float*
   DUSA_OP(ctx);
   CHECK_PTR(out); CHECK_PTR(in); CHECK_PTR(weight);
   Conv c{B, IC, H, W, OC, KH, KW, stride_h, stride_w, pad_top, pad_bottom, pad_left, pad_right, 0, 0};
-  if (int s = validate(__func__, c)) return s;
-  c.OH = (H + pad_top + pad_bottom - KH) / stride_h + 1;
-  c.OW = (W + pad_left + pad_right - KW) / stride_w + 1;
+  if (int s = dusa::conv_shape(__func__, &c)) return s;
   if (ctx->reference) {
     forward_reference(c, out, in, weight, bias);
     return DUSA_OK;
@@ -199,7 +179,7 @@ int dusa_conv2d_forward(dusa_ctx* ctx, float* out, const float* in, const float*
   // With at least as many images as threads, each thread convolves whole images with a single-threaded GEMM
   // (no fork/join per small GEMM); otherwise images go one by one with the GEMM threaded.
   int workers = B >= ctx->threads ? ctx->threads : 1;
-  int band = c.band(workers);
+  int band = band_rows(c, workers);
   float* cols = nullptr;
   if (!direct) {
     cols = dusa::workspace(ctx, (uint64_t)workers * K * band * c.OW);
@@ -246,9 +226,7 @@ int dusa_conv2d_backward(dusa_ctx* ctx, float* din, float* dweight, float* dbias
   CHECK_ARG(!din || weight, "%s: weight is null but din is requested", __func__);
   CHECK_ARG(!dweight || in, "%s: in is null but dweight is requested", __func__);
   Conv c{B, IC, H, W, OC, KH, KW, stride_h, stride_w, pad_top, pad_bottom, pad_left, pad_right, 0, 0};
-  if (int s = validate(__func__, c)) return s;
-  c.OH = (H + pad_top + pad_bottom - KH) / stride_h + 1;
-  c.OW = (W + pad_left + pad_right - KW) / stride_w + 1;
+  if (int s = dusa::conv_shape(__func__, &c)) return s;
   if (ctx->reference) {
     backward_reference(c, din, dweight, dbias, dout, in, weight);
     return DUSA_OK;
@@ -267,7 +245,7 @@ int dusa_conv2d_backward(dusa_ctx* ctx, float* din, float* dweight, float* dbias
   }
   if (!din && !dweight) return DUSA_OK;
   bool direct = c.pointwise();
-  int band = c.band();
+  int band = band_rows(c);
   float* col = nullptr;
   if (!direct) {
     col = dusa::workspace(ctx, (uint64_t)K * band * c.OW);

@@ -10,6 +10,7 @@
 #include <algorithm>
 
 #include "cpu.h"
+#include "op_checks.h"
 
 namespace {
 
@@ -177,10 +178,6 @@ int chunked(dusa_ctx* ctx, int B, int C, int64_t HW, int K, Fn fn) {
 }
 
 }  // namespace
-
-#define CHECK_DWCONV_SIZES()                                                                                  \
-  CHECK_POS(B); CHECK_POS(C); CHECK_POS(H); CHECK_POS(W); CHECK_POS(K);                                       \
-  CHECK_ARG(K % 2 == 1, "%s: K must be odd (padding K/2 keeps the size), got %d", __func__, K)
 
 extern "C" {
 

@@ -8,6 +8,7 @@
 #include <cmath>
 
 #include "cpu.h"
+#include "op_checks.h"
 
 namespace {
 
@@ -27,11 +28,7 @@ int dusa_flow_loss(dusa_ctx* ctx, float* terms, float* dw, float* dp, const floa
                    const float* target, int B, int K, int D, float w_mse, float w_norm_l2, float w_cosine,
                    float grad_scale) {
   DUSA_OP(ctx);
-  CHECK_PTR(terms); CHECK_PTR(w); CHECK_PTR(p); CHECK_PTR(target);
-  CHECK_POS(B); CHECK_POS(K); CHECK_POS(D);
-  CHECK_ARG(std::isfinite(w_mse) && std::isfinite(w_norm_l2) && std::isfinite(w_cosine) && std::isfinite(grad_scale),
-            "%s: loss weights and grad_scale must be finite, got w_mse=%g w_norm_l2=%g w_cosine=%g grad_scale=%g",
-            __func__, (double)w_mse, (double)w_norm_l2, (double)w_cosine, (double)grad_scale);
+  if (int s = dusa::flow_loss_args(__func__, terms, w, p, target, B, K, D, w_mse, w_norm_l2, w_cosine, grad_scale)) return s;
   const int64_t per = ((int64_t)D + K + 1) / 2 * 2;  // doubles per thread: p_w (D), dw accumulators (K)
   float* ws = dusa::workspace(ctx, 4 * (uint64_t)B + 2 * (uint64_t)(per * ctx->threads));
   if (!ws) return DUSA_ERR_OOM;

@@ -13,6 +13,7 @@
 #include <cmath>
 
 #include "cpu.h"
+#include "op_checks.h"
 
 namespace {
 
@@ -96,10 +97,6 @@ void backward_reference(float* din, float* dweight, float* dbias, const float* d
 }
 
 }  // namespace
-
-#define CHECK_GROUPNORM_SIZES()                                                                   \
-  CHECK_POS(B); CHECK_POS(C); CHECK_POS(HW); CHECK_POS(G);                                        \
-  CHECK_ARG(C % G == 0, "%s: C (%d) must be divisible by G (%d)", __func__, C, G)
 
 extern "C" {
 

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "cpu.h"
+#include "op_checks.h"
 
 namespace {
 
@@ -67,13 +68,6 @@ inline Lerp lerp_at(int out_index, int in_size, int out_size) {
 }
 
 }  // namespace
-
-#define CHECK_BCHW() CHECK_POS(B); CHECK_POS(C); CHECK_POS(H); CHECK_POS(W)
-
-#define CHECK_PATCH()                                                                                        \
-  CHECK_BCHW(); CHECK_POS(P);                                                                                \
-  CHECK_ARG(H % P == 0 && W % P == 0, "%s: H (%d) and W (%d) must be divisible by the patch size P (%d)", \
-            __func__, H, W, P)
 
 extern "C" {
 

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <vector>
 
+#include "adam.h"
 #include "cpu.h"
 
 namespace {
@@ -16,21 +17,16 @@ int dusa_adam_step(dusa_ctx* ctx, float* param, const float* grad, float* m, flo
                    double beta1, double beta2, double eps, double weight_decay, int decoupled, int step) {
   DUSA_OP(ctx);
   CHECK_PTR(param); CHECK_PTR(grad); CHECK_PTR(m); CHECK_PTR(v);
-  CHECK_POS(step);
-  CHECK_ARG(beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1, "%s: betas must be in [0, 1), got %g, %g", __func__, beta1, beta2);
-  double bias1 = 1.0 - std::pow(beta1, step), bias2 = 1.0 - std::pow(beta2, step);
-  float step_size = (float)(lr / bias1), bias2_sqrt = (float)std::sqrt(bias2);
-  float decay = decoupled ? (float)(1.0 - lr * weight_decay) : 1.0f, l2 = decoupled ? 0.0f : (float)weight_decay;
-  float b1 = (float)beta1, b2 = (float)beta2, one_minus_b1 = (float)(1.0 - beta1), one_minus_b2 = (float)(1.0 - beta2);
-  float epsilon = (float)eps;
+  dusa::AdamScalars s;
+  if (int status = dusa::adam_scalars(__func__, &s, lr, beta1, beta2, eps, weight_decay, decoupled, step)) return status;
   int64_t count = (int64_t)n;
 #pragma omp parallel for simd num_threads(ctx->threads) schedule(static) if (count > PARALLEL_MIN)
   for (int64_t i = 0; i < count; i++) {
-    float g = grad[i] + l2 * param[i];
-    float p = param[i] * decay;
-    m[i] = b1 * m[i] + one_minus_b1 * g;
-    v[i] = b2 * v[i] + one_minus_b2 * g * g;
-    param[i] = p - step_size * m[i] / (std::sqrt(v[i]) / bias2_sqrt + epsilon);
+    float g = grad[i] + s.l2 * param[i];
+    float p = param[i] * s.decay;
+    m[i] = s.b1 * m[i] + s.one_minus_b1 * g;
+    v[i] = s.b2 * v[i] + s.one_minus_b2 * g * g;
+    param[i] = p - s.step_size * m[i] / (std::sqrt(v[i]) / s.bias2_sqrt + s.epsilon);
   }
   return DUSA_OK;
 }

@@ -12,6 +12,7 @@
 // Reference mode: direct loops, one thread per output value, double accumulators (the CPU backend's reference).
 #include <algorithm>
 
+#include "conv_shape.h"
 #include "gemm.cuh"
 
 namespace {
@@ -19,27 +20,7 @@ namespace {
 // Columns plus dweight partials, in floats (60 MiB): with cuBLASLt's 4 MiB the workspace tag stays within 64 MiB.
 constexpr int64_t kBudgetFloats = 15 << 20;
 
-struct Conv {
-  int B, IC, H, W, OC, KH, KW, sh, sw, pt, pb, pl, pr, OH, OW;
-  __host__ __device__ int64_t K() const { return (int64_t)IC * KH * KW; }
-  __host__ __device__ int64_t P() const { return (int64_t)OH * OW; }
-  bool pointwise() const { return KH == 1 && KW == 1 && sh == 1 && sw == 1 && pt == 0 && pb == 0 && pl == 0 && pr == 0; }
-};
-
-int validate(const char* fn, const Conv& c) {
-  if (c.B <= 0 || c.IC <= 0 || c.H <= 0 || c.W <= 0 || c.OC <= 0 || c.KH <= 0 || c.KW <= 0)
-    return dusa::fail(DUSA_ERR_INVALID, "%s: sizes must be > 0 (B=%d IC=%d H=%d W=%d OC=%d KH=%d KW=%d)", fn, c.B, c.IC,
-                      c.H, c.W, c.OC, c.KH, c.KW);
-  if (c.sh < 1 || c.sw < 1) return dusa::fail(DUSA_ERR_INVALID, "%s: strides must be >= 1, got (%d, %d)", fn, c.sh, c.sw);
-  if (c.pt < 0 || c.pb < 0 || c.pl < 0 || c.pr < 0)
-    return dusa::fail(DUSA_ERR_INVALID, "%s: pads must be >= 0, got (top %d, bottom %d, left %d, right %d)", fn, c.pt,
-                      c.pb, c.pl, c.pr);
-  if (c.H + c.pt + c.pb < c.KH)
-    return dusa::fail(DUSA_ERR_INVALID, "%s: H + pads (%d) smaller than KH (%d)", fn, c.H + c.pt + c.pb, c.KH);
-  if (c.W + c.pl + c.pr < c.KW)
-    return dusa::fail(DUSA_ERR_INVALID, "%s: W + pads (%d) smaller than KW (%d)", fn, c.W + c.pl + c.pr, c.KW);
-  return DUSA_OK;
-}
+using Conv = dusa::ConvShape;
 
 #define GRID_STRIDE(e, total) \
   for (uint64_t e = blockIdx.x * (uint64_t)blockDim.x + threadIdx.x; e < (total); e += (uint64_t)gridDim.x * blockDim.x)
@@ -267,9 +248,7 @@ int dusa_conv2d_forward(dusa_ctx* ctx, float* out, const float* in, const float*
   DUSA_OP(ctx);
   CHECK_PTR(out); CHECK_PTR(in); CHECK_PTR(weight);
   Conv c{B, IC, H, W, OC, KH, KW, stride_h, stride_w, pad_top, pad_bottom, pad_left, pad_right, 0, 0};
-  if (int s = validate(__func__, c)) return s;
-  c.OH = (H + pad_top + pad_bottom - KH) / stride_h + 1;
-  c.OW = (W + pad_left + pad_right - KW) / stride_w + 1;
+  if (int s = dusa::conv_shape(__func__, &c)) return s;
   const int64_t K = c.K(), P = c.P();
   if (ctx->reference) {
     forward_ref_kernel<<<dusa::capped_blocks((uint64_t)B * OC * P, 256), 256, 0, ctx->stream>>>(c, out, in, weight, bias);
@@ -314,9 +293,7 @@ int dusa_conv2d_backward(dusa_ctx* ctx, float* din, float* dweight, float* dbias
   CHECK_ARG(!din || weight, "%s: weight is null but din is requested", __func__);
   CHECK_ARG(!dweight || in, "%s: in is null but dweight is requested", __func__);
   Conv c{B, IC, H, W, OC, KH, KW, stride_h, stride_w, pad_top, pad_bottom, pad_left, pad_right, 0, 0};
-  if (int s = validate(__func__, c)) return s;
-  c.OH = (H + pad_top + pad_bottom - KH) / stride_h + 1;
-  c.OW = (W + pad_left + pad_right - KW) / stride_w + 1;
+  if (int s = dusa::conv_shape(__func__, &c)) return s;
   const int64_t K = c.K(), P = c.P();
   if (ctx->reference) {
     if (din) {

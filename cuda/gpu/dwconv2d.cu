@@ -11,6 +11,7 @@
 #include <algorithm>
 
 #include "gemm.cuh"
+#include "op_checks.h"
 
 namespace {
 
@@ -248,10 +249,6 @@ int param_grad(dusa_ctx* ctx, float* dweight, float* dbias, const float* dout, c
 }
 
 }  // namespace
-
-#define CHECK_DWCONV_SIZES()                                                                                  \
-  CHECK_POS(B); CHECK_POS(C); CHECK_POS(H); CHECK_POS(W); CHECK_POS(K);                                       \
-  CHECK_ARG(K % 2 == 1, "%s: K must be odd (padding K/2 keeps the size), got %d", __func__, K)
 
 extern "C" {
 

@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "gpu.cuh"
+#include "op_checks.h"
 #include "reduce.cuh"
 
 namespace {
@@ -111,11 +112,7 @@ int dusa_flow_loss(dusa_ctx* ctx, float* terms, float* dw, float* dp, const floa
                    const float* target, int B, int K, int D, float w_mse, float w_norm_l2, float w_cosine,
                    float grad_scale) {
   DUSA_OP(ctx);
-  CHECK_PTR(terms); CHECK_PTR(w); CHECK_PTR(p); CHECK_PTR(target);
-  CHECK_POS(B); CHECK_POS(K); CHECK_POS(D);
-  CHECK_ARG(std::isfinite(w_mse) && std::isfinite(w_norm_l2) && std::isfinite(w_cosine) && std::isfinite(grad_scale),
-            "%s: loss weights and grad_scale must be finite, got w_mse=%g w_norm_l2=%g w_cosine=%g grad_scale=%g",
-            __func__, (double)w_mse, (double)w_norm_l2, (double)w_cosine, (double)grad_scale);
+  if (int s = dusa::flow_loss_args(__func__, terms, w, p, target, B, K, D, w_mse, w_norm_l2, w_cosine, grad_scale)) return s;
   // workspace: stats (B RowStats), then g (B, D) doubles when dw is wanted
   const uint64_t stats_floats = 4 * (uint64_t)B, g_floats = dw ? 2 * (uint64_t)B * D : 0;
   float* ws = dusa::workspace(ctx, stats_floats + g_floats);

@@ -9,6 +9,7 @@
 // the fast path is within float rounding of it.
 #include "block_reduce.cuh"
 #include "gpu.cuh"
+#include "op_checks.h"
 
 namespace {
 
@@ -122,10 +123,6 @@ __global__ void groupnorm_input_grad_kernel(T* din, GroupGrad<T> gg, const float
 }
 
 }  // namespace
-
-#define CHECK_GROUPNORM_SIZES()                                                                   \
-  CHECK_POS(B); CHECK_POS(C); CHECK_POS(HW); CHECK_POS(G);                                        \
-  CHECK_ARG(C % G == 0, "%s: C (%d) must be divisible by G (%d)", __func__, C, G)
 
 extern "C" {
 

@@ -6,6 +6,7 @@
 // CPU's float arithmetic.
 #include "block_reduce.cuh"
 #include "gpu.cuh"
+#include "op_checks.h"
 
 namespace {
 
@@ -196,13 +197,6 @@ __global__ void pad2d_backward_kernel(T* din, const T* dout, int64_t total, int 
 }
 
 }  // namespace
-
-#define CHECK_BCHW() CHECK_POS(B); CHECK_POS(C); CHECK_POS(H); CHECK_POS(W)
-
-#define CHECK_PATCH()                                                                                        \
-  CHECK_BCHW(); CHECK_POS(P);                                                                                \
-  CHECK_ARG(H % P == 0 && W % P == 0, "%s: H (%d) and W (%d) must be divisible by the patch size P (%d)", \
-            __func__, H, W, P)
 
 extern "C" {
 

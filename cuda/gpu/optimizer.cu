@@ -5,6 +5,7 @@
 // on n, then one block adds them in order, so the result is reproducible.
 #include <cmath>
 
+#include "adam.h"
 #include "block_reduce.cuh"
 #include "gpu.cuh"
 
@@ -18,9 +19,7 @@ constexpr int FINISH_THREADS = 1024;
 #define GRID_STRIDE(i, n) \
   for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < (int64_t)(n); i += (int64_t)gridDim.x * blockDim.x)
 
-struct AdamScalars {
-  float step_size, bias2_sqrt, decay, l2, b1, b2, one_minus_b1, one_minus_b2, epsilon;
-};
+using dusa::AdamScalars;
 
 __global__ void adam_kernel(float* param, const float* grad, float* m, float* v, uint64_t n, AdamScalars s) {
   GRID_STRIDE(i, n) {
@@ -78,19 +77,8 @@ int dusa_adam_step(dusa_ctx* ctx, float* param, const float* grad, float* m, flo
                    double beta1, double beta2, double eps, double weight_decay, int decoupled, int step) {
   DUSA_OP(ctx);
   CHECK_PTR(param); CHECK_PTR(grad); CHECK_PTR(m); CHECK_PTR(v);
-  CHECK_POS(step);
-  CHECK_ARG(beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1, "%s: betas must be in [0, 1), got %g, %g", __func__, beta1, beta2);
-  double bias1 = 1.0 - std::pow(beta1, step), bias2 = 1.0 - std::pow(beta2, step);
   AdamScalars s;
-  s.step_size = (float)(lr / bias1);
-  s.bias2_sqrt = (float)std::sqrt(bias2);
-  s.decay = decoupled ? (float)(1.0 - lr * weight_decay) : 1.0f;
-  s.l2 = decoupled ? 0.0f : (float)weight_decay;
-  s.b1 = (float)beta1;
-  s.b2 = (float)beta2;
-  s.one_minus_b1 = (float)(1.0 - beta1);
-  s.one_minus_b2 = (float)(1.0 - beta2);
-  s.epsilon = (float)eps;
+  if (int status = dusa::adam_scalars(__func__, &s, lr, beta1, beta2, eps, weight_decay, decoupled, step)) return status;
   if (n == 0) return DUSA_OK;
   adam_kernel<<<dusa::capped_blocks(n, THREADS), THREADS, 0, ctx->stream>>>(param, grad, m, v, n, s);
   CHECK_LAUNCH();

@@ -8,6 +8,7 @@
 #include <cmath>
 
 #include "gpu.cuh"
+#include "op_checks.h"
 #include "reduce.cuh"
 
 namespace {
@@ -159,15 +160,7 @@ extern "C" {
 int dusa_select_classes(dusa_ctx* ctx, int32_t* selected, const float* normed, const float* logits, int B, int C,
                         int topk, int rand_budget, float temperature, uint64_t seed, uint64_t offset) {
   DUSA_OP(ctx);
-  CHECK_PTR(selected); CHECK_PTR(normed);
-  CHECK_POS(B); CHECK_POS(C);
-  CHECK_ARG(topk >= 1, "%s: topk must be >= 1, got %d", __func__, topk);
-  CHECK_ARG(rand_budget >= 0, "%s: rand_budget must be >= 0, got %d", __func__, rand_budget);
-  CHECK_ARG((int64_t)topk + rand_budget <= C, "%s: topk + rand_budget (%d + %d) exceeds the %d classes", __func__, topk,
-            rand_budget, C);
-  CHECK_ARG(rand_budget == 0 || logits, "%s: logits is null but rand_budget is %d", __func__, rand_budget);
-  CHECK_ARG(temperature > 0.0f && std::isfinite(temperature), "%s: temperature must be finite and > 0, got %g",
-            __func__, (double)temperature);
+  if (int s = dusa::select_args(__func__, selected, normed, logits, B, C, topk, rand_budget, temperature)) return s;
   // workspace: 8 bytes for the checks, then the (B, C) double weights of the draws
   float* ws = dusa::workspace(ctx, 2 + (rand_budget > 0 ? 2 * (uint64_t)B * C : 0));
   if (!ws) return DUSA_ERR_OOM;

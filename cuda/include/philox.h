@@ -5,11 +5,7 @@
 #pragma once
 #include <stdint.h>
 
-#ifdef __CUDACC__
-#define DUSA_HOST_DEVICE __host__ __device__ inline
-#else
-#define DUSA_HOST_DEVICE inline
-#endif
+#include "host_device.h"
 
 namespace dusa {
 
