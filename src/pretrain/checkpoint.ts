@@ -34,8 +34,8 @@ export function saveTrainingState(file: string, parts: TrainedParts, state: Trai
   const n = params.table.total;
   const tensors = new Map<string, TensorToWrite>([["params", { shape: [n], data: params.values.readFloat() }]]);
   const opt = optimizer.state();
-  if (opt.m) tensors.set("optimizer.m", { shape: [n], data: opt.m });
-  if (opt.v) tensors.set("optimizer.v", { shape: [n], data: opt.v });
+  if (opt.m) tensors.set("optimizer.m", { shape: [opt.m.length], data: opt.m }); // the trainable ranges, packed
+  if (opt.v) tensors.set("optimizer.v", { shape: [opt.v.length], data: opt.v });
   const averaged = ema?.state();
   if (averaged) tensors.set("ema.shadow", { shape: [n], data: averaged.shadow });
   writeSafetensorsSync(file, tensors, {
@@ -82,15 +82,18 @@ export function loadTrainingState(file: string, parts: TrainedParts): TrainingSt
   if (metadata.layout !== layoutFingerprint(params))
     throw new Error(`${file}: its parameters (layout ${metadata.layout}) do not match the ${state.config.preset} model being trained (layout ${layoutFingerprint(params)})`);
   const n = params.table.total;
-  const tensor = (key: string) => {
+  // the optimizer's state is packed over the trainable parameters (older files hold the whole table: load takes both)
+  const tensor = (key: string, sizes = [n]) => {
     const t = tensors.get(key);
     if (!t) throw new Error(`${file}: no tensor '${key}'`);
-    if (t.dtype !== "F32" || t.shape.length !== 1 || t.shape[0] !== n) throw new Error(`${file}: '${key}' must be F32 [${n}], got ${t.dtype} ${formatShape(t.shape)}`);
+    if (t.dtype !== "F32" || t.shape.length !== 1 || !sizes.includes(t.shape[0]))
+      throw new Error(`${file}: '${key}' must be F32 ${sizes.map((s) => `[${s}]`).join(" or ")}, got ${t.dtype} ${formatShape(t.shape)}`);
     return t.data;
   };
+  const optimizerState = (key: string) => (tensors.has(key) ? tensor(key, [optimizer.trainableCount, n]) : null);
   params.values.write(tensor("params"));
   params.zeroGrads();
-  optimizer.load({ step: Number(metadata.optimizer_step), m: tensors.has("optimizer.m") ? tensor("optimizer.m") : null, v: tensors.has("optimizer.v") ? tensor("optimizer.v") : null });
+  optimizer.load({ step: Number(metadata.optimizer_step), m: optimizerState("optimizer.m"), v: optimizerState("optimizer.v") });
   if (ema) {
     if (!tensors.has("ema.shadow")) throw new Error(`${file}: no 'ema.shadow' (the run being resumed keeps an EMA)`);
     ema.load({ shadow: tensor("ema.shadow"), updates: Number(metadata.ema_updates) });
