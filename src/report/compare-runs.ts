@@ -1,0 +1,55 @@
+// Several runs' per-task accuracies side by side, as one markdown table: the task, the source accuracy (from the
+// first run that has one for the task), then per run its accuracy and its gain over that run's own source
+// accuracy. The mean row averages each column over the tasks every run finished, so the means compare like with
+// like; tasks some run lacks are listed with "—" there and left out of the means.
+import { basename } from "node:path";
+import { pct, signed } from "./format.ts";
+import { readResults } from "./results-file.ts";
+import { ReportError } from "./report-error.ts";
+import type { TaskResult } from "./task-result.ts";
+
+export type ComparedRun = { label: string; results: readonly TaskResult[] };
+
+export function readComparedRun(dir: string, label?: string): ComparedRun {
+  const results = readResults(dir);
+  if (!results.length) throw new ReportError(dir, "no finished tasks (results.json is missing or empty)");
+  return { label: label ?? basename(dir.replace(/\/+$/, "")), results };
+}
+
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+export function comparisonTable(runs: readonly ComparedRun[]): string {
+  if (!runs.length) throw new Error("compare: no runs");
+  const byTask = runs.map((r) => new Map(r.results.map((t) => [t.task, t])));
+  const tasks: string[] = [];
+  for (const r of runs) for (const t of r.results) if (!tasks.includes(t.task)) tasks.push(t.task);
+  const common = tasks.filter((t) => byTask.every((m) => m.has(t)));
+  const source = (task: string) => byTask.map((m) => m.get(task)?.sourceAccuracy).find((s) => s !== undefined);
+  const images = (task: string) => {
+    const ns = [...new Set(byTask.map((m) => m.get(task)?.n).filter((n) => n !== undefined))];
+    return ns.join(" / ");
+  };
+  const header = ["task", "n", "source %", ...runs.flatMap((r) => [`${r.label} %`, "Δ pp"])];
+  const cells = (task: string) => [
+    task, images(task), pct(source(task)),
+    ...byTask.flatMap((m) => {
+      const t = m.get(task);
+      return t ? [pct(t.accuracy), signed(t.sourceAccuracy === undefined ? undefined : t.accuracy - t.sourceAccuracy)] : ["—", "—"];
+    }),
+  ];
+  const rows = tasks.map(cells);
+  if (common.length) {
+    const sources = common.map(source).filter((s): s is number => s !== undefined);
+    rows.push([
+      `**mean** (${common.length}${common.length < tasks.length ? ` of ${tasks.length}, the tasks every run finished` : ""})`, "",
+      sources.length === common.length ? pct(mean(sources)) : "—",
+      ...byTask.flatMap((m) => {
+        const rs = common.map((t) => m.get(t)!);
+        const gains = rs.filter((r) => r.sourceAccuracy !== undefined).map((r) => r.accuracy - r.sourceAccuracy!);
+        return [`**${pct(mean(rs.map((r) => r.accuracy)))}**`, gains.length === rs.length ? signed(mean(gains)) : "—"];
+      }),
+    ]);
+  }
+  const line = (c: string[]) => `| ${c.join(" | ")} |`;
+  return [line(header), line(header.map((_, i) => (i < 1 ? "---" : "--:"))), ...rows.map(line)].join("\n") + "\n";
+}
