@@ -52,9 +52,6 @@ __device__ inline float phi(float x) {
   return x >= 0.0f ? 1.0f - 0.5f * e : 0.5f * e;
 }
 
-#define GRID_STRIDE(i, n) \
-  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < (int64_t)(n); i += (int64_t)gridDim.x * blockDim.x)
-
 template <class T>
 __global__ void gelu_forward_kernel(T* out, const T* in, uint64_t n, int approximate) {
   GRID_STRIDE(i, n) {

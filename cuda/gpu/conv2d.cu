@@ -22,9 +22,6 @@ constexpr int64_t kBudgetFloats = 15 << 20;
 
 using Conv = dusa::ConvShape;
 
-#define GRID_STRIDE(e, total) \
-  for (uint64_t e = blockIdx.x * (uint64_t)blockDim.x + threadIdx.x; e < (total); e += (uint64_t)gridDim.x * blockDim.x)
-
 // ---------------------------------------------------------------------------------------------
 // reference: direct loops, double accumulators
 

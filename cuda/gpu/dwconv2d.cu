@@ -15,9 +15,6 @@
 
 namespace {
 
-#define GRID_STRIDE(e, total) \
-  for (uint64_t e = blockIdx.x * (uint64_t)blockDim.x + threadIdx.x; e < (total); e += (uint64_t)gridDim.x * blockDim.x)
-
 constexpr int kThreads = 256;
 constexpr size_t kMaxSmem = 48 << 10;
 

@@ -7,9 +7,6 @@ namespace {
 
 constexpr int THREADS = 256;
 
-#define GRID_STRIDE(i, n) \
-  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < (int64_t)(n); i += (int64_t)gridDim.x * blockDim.x)
-
 template <class T>
 __global__ void add_kernel(T* out, const T* a, const T* b, uint64_t n) {
   GRID_STRIDE(i, n) out[i] = (T)((float)a[i] + (float)b[i]);

@@ -58,6 +58,10 @@ inline unsigned capped_blocks(uint64_t n, unsigned threads) {
   cudaSetDevice((ctx)->device);                                                        \
   dusa::OpScope dusa_op_scope_((ctx), __func__)
 
+// A grid-stride loop over [0, n): each thread takes i, i + gridDim.x * blockDim.x, ...
+#define GRID_STRIDE(i, n) \
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < (int64_t)(n); i += (int64_t)gridDim.x * blockDim.x)
+
 // After every kernel launch: a launch error (bad configuration, too much shared memory) becomes a status.
 #define CHECK_LAUNCH()                                                                   \
   do {                                                                                   \

@@ -13,9 +13,6 @@ namespace {
 constexpr int THREADS = 256;
 constexpr int TILE = 32, TILE_Y = 8;
 
-#define GRID_STRIDE(i, n) \
-  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < (int64_t)(n); i += (int64_t)gridDim.x * blockDim.x)
-
 inline unsigned grid_for(int64_t n) { return dusa::capped_blocks((uint64_t)n, THREADS); }
 
 // per image: dst (cols, rows) = src (rows, cols)^T; block (TILE, TILE_Y) per tile, tiles flattened over (b, tr, tc)

@@ -16,9 +16,6 @@ constexpr int NORM_THREADS = 256;
 constexpr unsigned NORM_MAX_BLOCKS = 1024;  // partials of the L2 norm
 constexpr int FINISH_THREADS = 1024;
 
-#define GRID_STRIDE(i, n) \
-  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < (int64_t)(n); i += (int64_t)gridDim.x * blockDim.x)
-
 using dusa::AdamScalars;
 
 __global__ void adam_kernel(float* param, const float* grad, float* m, float* v, uint64_t n, AdamScalars s) {

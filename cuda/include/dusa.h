@@ -75,6 +75,13 @@ DUSA_API int dusa_copy_d2d(dusa_ctx* ctx, void* dst, const void* src, uint64_t b
 DUSA_API int dusa_fill(dusa_ctx* ctx, float* dst, float value, uint64_t n);
 
 /* ---------------------------------------------------------------------------------------------
+ * storage conversion: bf16 is a uint16_t holding the high half of an IEEE float32. float32 -> bf16 rounds to
+ * nearest even (NaN stays a quiet NaN of the same sign, overflow goes to inf), exactly as PyTorch's .bfloat16();
+ * bf16 -> float32 is exact. The bf16 storage mode's weight shadows and activation casts are built on these. */
+DUSA_API int dusa_f32_to_bf16(dusa_ctx* ctx, uint16_t* out, const float* in, uint64_t n);
+DUSA_API int dusa_bf16_to_f32(dusa_ctx* ctx, float* out, const uint16_t* in, uint64_t n);
+
+/* ---------------------------------------------------------------------------------------------
  * profiler: per-op call counts and wall time, on when enabled */
 DUSA_API int dusa_profile_enable(dusa_ctx* ctx, int enabled);
 DUSA_API int dusa_profile_reset(dusa_ctx* ctx);

@@ -6,7 +6,7 @@ import { DusaError } from "./errors.ts";
 import { openLibrary, type NativeLibrary } from "./library.ts";
 import type { PtrArg } from "./ptr.ts";
 import { parameters, type OpArgs, type OpName } from "./symbols.ts";
-import { Tensor, TensorView, formatShape, numel, tags, type DType, type HostArray, type Tag } from "./tensor.ts";
+import { elementBytes, Tensor, TensorView, formatShape, numel, tags, type DType, type HostArray, type Tag } from "./tensor.ts";
 
 export type GemmPath = "auto" | "blas" | "blocked" | "naive";
 const gemmPaths: GemmPath[] = ["auto", "blas", "blocked", "naive"];
@@ -72,13 +72,13 @@ export class Context {
     const size = numel(shape);
     if (!Number.isInteger(size) || size <= 0 || shape.some((d) => !Number.isInteger(d) || d <= 0))
       throw new Error(`dusa: cannot allocate a tensor of shape ${formatShape(shape)}`);
-    this.call("dusa_alloc", this.#outPtr, size * 4, tags.indexOf(tag));
+    this.call("dusa_alloc", this.#outPtr, size * elementBytes(dtype), tags.indexOf(tag));
     const tensor = new Tensor(this, Number(this.#outPtr[0]), shape, dtype, tag);
     this.#live.add(tensor);
     return tensor;
   }
 
-  upload(data: ArrayLike<number>, shape: readonly number[], tag: Tag = "act", dtype: DType = data instanceof Int32Array ? "i32" : "f32"): Tensor {
+  upload(data: ArrayLike<number>, shape: readonly number[], tag: Tag = "act", dtype: DType = data instanceof Int32Array ? "i32" : data instanceof Uint16Array ? "bf16" : "f32"): Tensor {
     if (data.length !== numel(shape)) throw new Error(`dusa: ${data.length} values for shape ${formatShape(shape)}`);
     return this.alloc(shape, tag, dtype).write(data);
   }

@@ -21,6 +21,8 @@ export const symbols = {
   dusa_copy_d2h: { args: ["ptr", "ptr", "ptr", "u64"], returns: "i32" },
   dusa_copy_d2d: { args: ["ptr", "ptr", "ptr", "u64"], returns: "i32" },
   dusa_fill: { args: ["ptr", "ptr", "f32", "u64"], returns: "i32" },
+  dusa_f32_to_bf16: { args: ["ptr", "ptr", "ptr", "u64"], returns: "i32" },
+  dusa_bf16_to_f32: { args: ["ptr", "ptr", "ptr", "u64"], returns: "i32" },
   dusa_profile_enable: { args: ["ptr", "i32"], returns: "i32" },
   dusa_profile_reset: { args: ["ptr"], returns: "i32" },
   dusa_profile_count: { args: ["ptr", "ptr"], returns: "i32" },
@@ -113,6 +115,8 @@ export const parameters: Record<string, readonly (readonly [string, string])[]> 
   dusa_copy_d2h: [["ctx", "dusa_ctx*"], ["dst", "void*"], ["src", "const void*"], ["bytes", "uint64_t"]],
   dusa_copy_d2d: [["ctx", "dusa_ctx*"], ["dst", "void*"], ["src", "const void*"], ["bytes", "uint64_t"]],
   dusa_fill: [["ctx", "dusa_ctx*"], ["dst", "float*"], ["value", "float"], ["n", "uint64_t"]],
+  dusa_f32_to_bf16: [["ctx", "dusa_ctx*"], ["out", "uint16_t*"], ["in", "const float*"], ["n", "uint64_t"]],
+  dusa_bf16_to_f32: [["ctx", "dusa_ctx*"], ["out", "float*"], ["in", "const uint16_t*"], ["n", "uint64_t"]],
   dusa_profile_enable: [["ctx", "dusa_ctx*"], ["enabled", "int"]],
   dusa_profile_reset: [["ctx", "dusa_ctx*"]],
   dusa_profile_count: [["ctx", "dusa_ctx*"], ["out", "int*"]],
@@ -201,6 +205,8 @@ export interface OpArgs {
   dusa_copy_d2h: [dst: PtrArg, src: PtrArg, bytes: number | bigint];
   dusa_copy_d2d: [dst: PtrArg, src: PtrArg, bytes: number | bigint];
   dusa_fill: [dst: PtrArg, value: number, n: number | bigint];
+  dusa_f32_to_bf16: [out: PtrArg, in_: PtrArg, n: number | bigint];
+  dusa_bf16_to_f32: [out: PtrArg, in_: PtrArg, n: number | bigint];
   dusa_profile_enable: [enabled: number];
   dusa_profile_reset: [];
   dusa_profile_count: [out: PtrArg];

@@ -5,8 +5,26 @@ import type { Context } from "./context.ts";
 
 export type Tag = "param" | "grad" | "optim" | "act" | "workspace" | "data";
 export const tags: readonly Tag[] = ["param", "grad", "optim", "act", "workspace", "data"];
-export type DType = "f32" | "i32";
-export type HostArray = Float32Array | Int32Array;
+// bf16 tensors hold raw bits (the high half of a float32); on the host they are Uint16Array.
+export type DType = "f32" | "i32" | "bf16";
+export type HostArray = Float32Array | Int32Array | Uint16Array;
+
+export const elementBytes = (dtype: DType): number => (dtype === "bf16" ? 2 : 4);
+
+function hostArray(dtype: DType, size: number): HostArray {
+  return dtype === "f32" ? new Float32Array(size) : dtype === "i32" ? new Int32Array(size) : new Uint16Array(size);
+}
+
+function hostCopy(dtype: DType, data: ArrayLike<number>, describe: () => string): HostArray {
+  if (dtype === "f32") return Float32Array.from(data);
+  if (dtype === "i32") return Int32Array.from(data);
+  if (!(data instanceof Uint16Array)) throw new Error(`dusa: ${describe()} takes bf16 bits as a Uint16Array (convert with dusa_f32_to_bf16)`);
+  return data;
+}
+
+function viewOf(dtype: DType, buffer: ArrayBuffer): HostArray {
+  return dtype === "f32" ? new Float32Array(buffer) : dtype === "i32" ? new Int32Array(buffer) : new Uint16Array(buffer);
+}
 
 export function numel(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
@@ -35,7 +53,7 @@ export class Tensor {
   }
 
   get bytes(): number {
-    return this.size * 4;
+    return this.size * elementBytes(this.dtype);
   }
 
   describe(): string {
@@ -44,7 +62,7 @@ export class Tensor {
 
   /** Copies the tensor to a new host array. */
   read(): HostArray {
-    const host = this.dtype === "f32" ? new Float32Array(this.size) : new Int32Array(this.size);
+    const host = hostArray(this.dtype, this.size);
     this.ctx.call("dusa_copy_d2h", host, this, this.bytes);
     return host;
   }
@@ -56,7 +74,7 @@ export class Tensor {
 
   write(data: ArrayLike<number>): this {
     if (data.length !== this.size) throw new Error(`dusa: writing ${data.length} values into ${this.describe()}`);
-    const host = this.dtype === "f32" ? Float32Array.from(data) : Int32Array.from(data);
+    const host = hostCopy(this.dtype, data, () => this.describe());
     this.ctx.call("dusa_copy_h2d", this, host, this.bytes);
     return this;
   }
@@ -71,11 +89,11 @@ export class Tensor {
   /** Zero-copy view of the memory (CPU backend only); invalid after free. */
   hostView(): HostArray {
     if (this.ctx.backend !== "cpu") throw new Error("dusa: view() needs host memory (cpu backend)");
-    const buffer = toArrayBuffer(this.ptr, 0, this.bytes);
-    return this.dtype === "f32" ? new Float32Array(buffer) : new Int32Array(buffer);
+    return viewOf(this.dtype, toArrayBuffer(this.ptr, 0, this.bytes));
   }
 
   fill(value: number): this {
+    if (this.dtype === "bf16") throw new Error(`dusa: fill on ${this.describe()} (dusa_fill writes float32)`);
     this.ctx.call("dusa_fill", this, value, this.size);
     return this;
   }
@@ -101,7 +119,7 @@ export class TensorView {
   }
 
   get ptr(): number {
-    return this.base.ptr + this.offset * 4;
+    return this.base.ptr + this.offset * elementBytes(this.base.dtype);
   }
 
   get freed(): boolean {
@@ -109,8 +127,8 @@ export class TensorView {
   }
 
   read(): HostArray {
-    const host = this.base.dtype === "f32" ? new Float32Array(this.size) : new Int32Array(this.size);
-    this.base.ctx.call("dusa_copy_d2h", host, this, this.size * 4);
+    const host = hostArray(this.base.dtype, this.size);
+    this.base.ctx.call("dusa_copy_d2h", host, this, this.size * elementBytes(this.base.dtype));
     return host;
   }
 
@@ -121,8 +139,8 @@ export class TensorView {
 
   write(data: ArrayLike<number>): this {
     if (data.length !== this.size) throw new Error(`dusa: writing ${data.length} values into a view of shape ${formatShape(this.shape)}`);
-    const host = this.base.dtype === "f32" ? Float32Array.from(data) : Int32Array.from(data);
-    this.base.ctx.call("dusa_copy_h2d", this, host, this.size * 4);
+    const host = hostCopy(this.base.dtype, data, () => `a ${this.base.dtype} view of shape ${formatShape(this.shape)}`);
+    this.base.ctx.call("dusa_copy_h2d", this, host, this.size * elementBytes(this.base.dtype));
     return this;
   }
 }

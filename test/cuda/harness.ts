@@ -16,7 +16,7 @@
 // the norm of the same op on |inputs| (the summed |terms| of a multilinear op: GEMM, conv, sums), as the CPU
 // op tests do, so a result that cancels far below its terms is not held to a relative error it cannot have.
 import { afterAll, describe, expect, setDefaultTimeout } from "bun:test";
-import { Context, DusaError, type HostArray, type Tensor } from "../../src/native/index.ts";
+import { Context, DusaError, elementBytes, type HostArray, type Tensor } from "../../src/native/index.ts";
 import { tryCudaContext } from "../../src/native/device.ts";
 import type { OpName } from "../../src/native/symbols.ts";
 import { norm2, relErr } from "../util/check.ts";
@@ -100,7 +100,7 @@ export function cudaSuite(name: string, body: (pair: Pair) => void): void {
 // case arguments
 
 type OutOptions = {
-  dtype?: "f32" | "i32";
+  dtype?: "f32" | "i32" | "bf16";
   /** fill value before the call (NaN: a skipped element shows) */
   init?: number;
   tol?: number;
@@ -117,7 +117,7 @@ type OutOptions = {
 };
 
 export class In {
-  constructor(readonly data: Float32Array | Int32Array) {}
+  constructor(readonly data: HostArray) {}
 }
 export class Out {
   constructor(readonly name: string, readonly size: number, readonly o: OutOptions) {}
@@ -133,8 +133,9 @@ export class At {
 }
 export type Arg = number | bigint | null | In | Out | Acc | HostOut | At;
 
-export const inp = (data: Float32Array | Int32Array) => new In(data);
+export const inp = (data: HostArray) => new In(data);
 export const out = (name: string, size: number, o: OutOptions = {}) => new Out(name, size, o);
+export const outB = (name: string, size: number, o: OutOptions = {}) => new Out(name, size, { ...o, dtype: "bf16" });
 export const outI = (name: string, size: number, o: OutOptions = {}) => new Out(name, size, { ...o, dtype: "i32" });
 export const acc = (name: string, data: Float32Array, o: OutOptions = {}) => new Acc(name, data, o);
 export const host = (name: string, size: number, o: OutOptions = {}) => new HostOut(name, size, o);
@@ -152,6 +153,8 @@ export type Case = {
 
 type Outputs = Map<string, HostArray>;
 
+const BF16_POISON = 0x7fc1; // a quiet NaN no conversion of these tests produces
+
 /** Runs a case on one context; `abs` takes |x| of every float input, initial value and number (the floors). */
 export function execute(ctx: Context, c: Case, abs = false): Outputs {
   const tensors = new Map<In | Out | Acc, Tensor>();
@@ -161,8 +164,9 @@ export function execute(ctx: Context, c: Case, abs = false): Outputs {
     if (t) return t;
     if (b instanceof In) {
       const data = abs && b.data instanceof Float32Array ? b.data.map(Math.abs) : b.data;
-      t = ctx.upload(data, [data.length], "act", data instanceof Int32Array ? "i32" : "f32");
+      t = ctx.upload(data, [data.length], "act");
     } else if (b instanceof Acc) t = ctx.upload(abs ? b.data.map(Math.abs) : b.data, [b.data.length], "grad");
+    else if (b.o.dtype === "bf16") t = ctx.alloc([b.size], "act", "bf16").write(new Uint16Array(b.size).fill(BF16_POISON));
     else t = ctx.alloc([b.size], "act", b.o.dtype ?? "f32").fill(b.o.init ?? Number.NaN);
     tensors.set(b, t);
     return t;
@@ -176,7 +180,10 @@ export function execute(ctx: Context, c: Case, abs = false): Outputs {
         hosts.set(a, h);
         return h;
       }
-      if (a instanceof At) return tensorOf(a.buf).ptr + 4 * a.offset;
+      if (a instanceof At) {
+        const t = tensorOf(a.buf);
+        return t.ptr + elementBytes(t.dtype) * a.offset;
+      }
       return tensorOf(a);
     });
     const call = ctx.call.bind(ctx) as (name: string, ...args: unknown[]) => void;
@@ -199,13 +206,13 @@ function outputsOf(c: Case): (Out | Acc | HostOut)[] {
   return [...seen].filter((b) => !b.o.ignore);
 }
 
-const bits = (a: HostArray) => new Uint32Array(a.buffer, a.byteOffset, a.length);
+const bits = (a: HostArray) => (a instanceof Uint16Array ? a : new Uint32Array(a.buffer, a.byteOffset, a.length));
 
 /** Compares one output of the GPU with the CPU's; throws naming the case and output. */
 export function compareOutput(label: string, name: string, gpu: HostArray, cpu: HostArray, o: OutOptions, tol: number, floorOf: number | HostArray): void {
   const where = `${label}: ${name}`;
   expect(gpu.length).toBe(cpu.length);
-  if (o.dtype === "i32" || o.exact) {
+  if (o.dtype === "i32" || o.dtype === "bf16" || o.exact) {
     const [g, c] = [Array.from(bits(gpu)), Array.from(bits(cpu))];
     const bad = g.findIndex((v, i) => v !== c[i]);
     if (bad >= 0) throw new Error(`${where}: not bit-identical at [${bad}] of ${g.length}: gpu ${gpu[bad]}, cpu ${cpu[bad]}`);
