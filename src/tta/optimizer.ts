@@ -1,7 +1,7 @@
 // Optimizers over a model's Parameters: Adam/AdamW (torch semantics) and SGD with momentum. Updates run over the
 // contiguous ranges of trainable parameters; the state is one allocation per kind (m and v, tag optim) holding
 // those ranges packed end to end, so frozen parameters cost no state. snapshot()/restore() give episodic TTA its
-// reset: a packed copy of the trainable values, and of m and v only when they are not still all zero.
+// reset: a packed copy of the trainable values, and of m and v only after an update (before one they are zero).
 import type { Tensor } from "../native/index.ts";
 import type { Parameters } from "../nn/params.ts";
 
@@ -16,8 +16,7 @@ export class Optimizer {
   readonly ranges: Range[];
   #m: Tensor | null = null;
   #v: Tensor | null = null;
-  #stateIsZero = true; // m and v hold nothing yet: a snapshot need not copy them
-  #snapshot: { values: Tensor; m: Tensor | null; v: Tensor | null; step: number; stateIsZero: boolean } | null = null;
+  #snapshot: { values: Tensor; m: Tensor | null; v: Tensor | null; step: number } | null = null;
 
   constructor(readonly params: Parameters, readonly config: OptimizerConfig) {
     this.ranges = [];
@@ -55,8 +54,16 @@ export class Optimizer {
         ctx.call("dusa_adam_step", at(values), at(grads), state(this.#m), state(this.#v), r.size, lr, c.betas[0], c.betas[1], c.eps, c.weightDecay, c.name === "adamw" ? 1 : 0, this.step);
       }
     }
-    this.#stateIsZero = false;
     this.params.zeroGrads();
+  }
+
+  /** Copies the trainable ranges between the parameter table's layout and a packed buffer. */
+  #copyRanges(direction: "pack" | "unpack", packed: Tensor): void {
+    const ctx = this.params.ctx, table = this.params.values;
+    for (const r of this.ranges) {
+      const [dst, src] = direction === "pack" ? [packed.slice(r.packed, [r.size]), table.slice(r.offset, [r.size])] : [table.slice(r.offset, [r.size]), packed.slice(r.packed, [r.size])];
+      ctx.call("dusa_copy_d2d", dst, src, r.size * 4);
+    }
   }
 
   /** Keeps a copy of the trainable parameters and the optimizer state (episodic TTA restores it before each task). */
@@ -64,28 +71,27 @@ export class Optimizer {
     const ctx = this.params.ctx;
     this.#freeSnapshot();
     const values = ctx.alloc([this.trainableCount], "param");
-    for (const r of this.ranges) ctx.call("dusa_copy_d2d", values.slice(r.packed, [r.size]), this.params.values.slice(r.offset, [r.size]), r.size * 4);
+    this.#copyRanges("pack", values);
     const copy = (t: Tensor | null) => {
-      if (!t || this.#stateIsZero) return null;
+      if (!t || this.step === 0) return null; // before the first update m and v are all zero
       const c = ctx.alloc([t.size], t.tag);
       ctx.call("dusa_copy_d2d", c, t, t.bytes);
       return c;
     };
-    this.#snapshot = { values, m: copy(this.#m), v: copy(this.#v), step: this.step, stateIsZero: this.#stateIsZero };
+    this.#snapshot = { values, m: copy(this.#m), v: copy(this.#v), step: this.step };
   }
 
   restore(): void {
     const s = this.#snapshot;
     if (!s) throw new Error("optimizer: restore without a snapshot");
     const ctx = this.params.ctx;
-    for (const r of this.ranges) ctx.call("dusa_copy_d2d", this.params.values.slice(r.offset, [r.size]), s.values.slice(r.packed, [r.size]), r.size * 4);
+    this.#copyRanges("unpack", s.values);
     for (const [state, saved] of [[this.#m, s.m], [this.#v, s.v]] as const) {
       if (!state) continue;
       if (saved) ctx.call("dusa_copy_d2d", state, saved, saved.bytes);
       else state.fill(0);
     }
     this.step = s.step;
-    this.#stateIsZero = s.stateIsZero;
     this.params.zeroGrads();
   }
 
@@ -101,7 +107,6 @@ export class Optimizer {
       if (!t || !data) continue;
       t.write(this.#packed(name, data));
     }
-    this.#stateIsZero = false;
   }
 
   #packed(name: string, data: ArrayLike<number>): ArrayLike<number> {
