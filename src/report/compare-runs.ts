@@ -6,7 +6,7 @@ import { basename } from "node:path";
 import { pct, signed } from "./format.ts";
 import { readResults } from "./results-file.ts";
 import { ReportError } from "./report-error.ts";
-import type { TaskResult } from "./task-result.ts";
+import { mean, resultMeans, type TaskResult } from "./task-result.ts";
 
 export type ComparedRun = { label: string; results: readonly TaskResult[] };
 
@@ -15,8 +15,6 @@ export function readComparedRun(dir: string, label?: string): ComparedRun {
   if (!results.length) throw new ReportError(dir, "no finished tasks (results.json is missing or empty)");
   return { label: label ?? basename(dir.replace(/\/+$/, "")), results };
 }
-
-const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 export function comparisonTable(runs: readonly ComparedRun[]): string {
   if (!runs.length) throw new Error("compare: no runs");
@@ -44,9 +42,8 @@ export function comparisonTable(runs: readonly ComparedRun[]): string {
       `**mean** (${common.length}${common.length < tasks.length ? ` of ${tasks.length}, the tasks every run finished` : ""})`, "",
       sources.length === common.length ? pct(mean(sources)) : "—",
       ...byTask.flatMap((m) => {
-        const rs = common.map((t) => m.get(t)!);
-        const gains = rs.filter((r) => r.sourceAccuracy !== undefined).map((r) => r.accuracy - r.sourceAccuracy!);
-        return [`**${pct(mean(rs.map((r) => r.accuracy)))}**`, gains.length === rs.length ? signed(mean(gains)) : "—"];
+        const means = resultMeans(common.map((t) => m.get(t)!))!;
+        return [`**${pct(means.accuracy)}**`, means.sourceTasks === means.tasks ? signed(means.gain) : "—"];
       }),
     ]);
   }

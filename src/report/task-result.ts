@@ -58,7 +58,7 @@ export interface ResultMeans {
   imagesPerSec: number;
 }
 
-const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
+export const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
 
 export function resultMeans(results: readonly TaskResult[]): ResultMeans | undefined {
   if (!results.length) return undefined;
