@@ -5,6 +5,7 @@ import { trainingKeys, type PretrainConfig } from "./config.ts";
 import { emptyRunning, loadTrainingState, saveTrainingState, type EpochRecord, type TrainedParts, type TrainingState } from "./checkpoint.ts";
 import { TrainProgress, type TrainProgressOptions } from "./progress.ts";
 import { cosineLr, type CosineSchedule } from "./schedule.ts";
+import { letSignalsIn } from "../report/interrupt.ts";
 
 export interface Trainer<B> {
   readonly config: PretrainConfig;
@@ -26,7 +27,6 @@ export type LoopOptions = {
   progress?: TrainProgressOptions;
 };
 
-const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export type LoopResult = { completed: boolean; state: TrainingState; steps: number };
 
@@ -77,7 +77,7 @@ export async function runTraining<B>(trainer: Trainer<B>, o: LoopOptions): Promi
       running.batches++;
       running.images += c.batch;
       progress.update(epoch, batch, step, c.batch, running.lossSum / running.batches, lr);
-      await yieldToEventLoop(); // a signal handler (Ctrl-C, SIGTERM) runs only when the loop gives the event loop a turn
+      await letSignalsIn();
       const stop = o.interrupt?.requested || (o.stopAfterSteps !== undefined && steps >= o.stopAfterSteps);
       if (stop || performance.now() - lastSave > (o.checkpointSeconds ?? 300) * 1000) {
         lap();

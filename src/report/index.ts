@@ -1,7 +1,7 @@
 // Run folders and reports: results, metrics, summary, chart, profile, progress, interrupts, merging shards.
 export { accuracyPng, accuracySvg, CHART_SCALE, type ChartInfo } from "./accuracy-chart.ts";
 export { writeFileAtomic } from "./atomic-write.ts";
-export { INTERRUPTED_EXIT_CODE, onInterrupt, resumeHint, type Interrupt, type InterruptOptions } from "./interrupt.ts";
+export { INTERRUPTED_EXIT_CODE, letSignalsIn, onInterrupt, resumeHint, type Interrupt, type InterruptOptions } from "./interrupt.ts";
 export { mergeRuns, type MergeOptions, type MergeReport } from "./merge-runs.ts";
 export { readJsonLines, type StepMetrics } from "./metrics.ts";
 export { mergeProfiles, PhaseClock, PHASES, profileJson, type Phase, type PhaseTime, type Profile } from "./profile.ts";

@@ -40,4 +40,8 @@ export function onInterrupt(onFirst?: (signal: NodeJS.Signals) => void, options:
   };
 }
 
+/** A signal handler runs only when the event loop gets a turn; a loop whose awaits resolve at once (prefetched batches)
+ * never gives it one unless it yields like this after each step. */
+export const letSignalsIn = (): Promise<void> => new Promise<void>((resolve) => setImmediate(resolve));
+
 export const resumeHint = (runDir: string): string => `interrupted; to continue: bun run tta resume=${runDir}`;

@@ -7,7 +7,7 @@ import { createLoader } from "../data/loader.ts";
 import type { AuxTransform, TaskTransform } from "../data/transforms.ts";
 import { readSafetensors, writeSafetensorsSync } from "../io/safetensors.ts";
 import { describeDevice, openContext, type Context, type Tensor } from "../native/index.ts";
-import { INTERRUPTED_EXIT_CODE, onInterrupt, PhaseClock, Progress, resumeHint, RunDir, taskResult, type TaskResult } from "../report/index.ts";
+import { INTERRUPTED_EXIT_CODE, letSignalsIn, onInterrupt, PhaseClock, Progress, resumeHint, RunDir, taskResult, type TaskResult } from "../report/index.ts";
 import { buildRun, type Built } from "./build.ts";
 import { Explainer, firstImages, type ExplainInputs, type Hypotheses } from "./explain.ts";
 import { renderExplainFigure } from "../report/explain-figure.ts";
@@ -134,6 +134,7 @@ export async function runTta(config: Config, sources: readonly string[] = []): P
       run.appendMetrics({ task: task.name, step: stats.step, images: B, loss: r.loss, accuracy: (100 * correct) / B, images_per_sec: B / seconds, updated: r.updated });
       progress.update(stats.n, stats.correct);
       stats.step++;
+      await letSignalsIn();
       if (stats.consecutiveBad > config.max_bad_steps) {
         progress.log(`${task.name}: ${stats.consecutiveBad} non-finite losses in a row (max_bad_steps ${config.max_bad_steps}): task stopped`);
         break;

@@ -132,6 +132,26 @@ test("continual: Ctrl-C after a task stops with exit 130; resume restores the sa
   expect([resumed.results[0].task, resumed.results[0].correct, resumed.results[0].loss]).toEqual(["contrast-5", uninterrupted.results[1].correct, uninterrupted.results[1].loss]);
 });
 
+test("a real SIGTERM mid-task stops after the current step, not at the task's end", { timeout: 120_000 }, async () => {
+  const args = [
+    `model.weights.task=${join(dir, "classifier.safetensors")}`, `output_dir=${join(dir, "runs")}`, "name=sigterm",
+    "method=tent", "device=cpu", "data.limit=400", "data.batch_size=8", "data.workers=1", "data.corruptions=[gaussian_noise]",
+  ];
+  const child = Bun.spawn(["bun", join(import.meta.dir, "../../src/cli/tta.ts"), ...args], { stdout: "pipe", stderr: "pipe" });
+  const metrics = () => {
+    const folder = existsSync(join(dir, "runs")) ? readdirSync(join(dir, "runs")).find((f) => f.endsWith("-sigterm")) : undefined;
+    const file = folder ? join(dir, "runs", folder, "metrics.jsonl") : "";
+    return file && existsSync(file) ? readFileSync(file, "utf8").trim().split("\n").filter(Boolean).length : 0;
+  };
+  while (metrics() < 2 && child.exitCode === null) await Bun.sleep(20);
+  child.kill("SIGTERM");
+  const code = await child.exited;
+  const stderr = await new Response(child.stderr).text();
+  expect(code).toBe(130);
+  expect(stderr).toContain("SIGTERM: finishing the current step");
+  expect(metrics()).toBeLessThan(20); // of the task's 50 steps
+});
+
 test("bad configs and missing weights name the key", () => {
   expect(() => loadConfig(["method.lrr=1"])).toThrow(/method\.lrr: unknown key \(did you mean method\.lr\?\)/);
   expect(() => loadConfig(["mode=sometimes"])).toThrow(/mode.*episodic.*continual/);
