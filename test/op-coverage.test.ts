@@ -10,7 +10,7 @@ const header = readFileSync(join(root, "cuda/include/dusa.h"), "utf8");
 const ops = [...header.matchAll(/^DUSA_API [^(]*\b(dusa_\w+)\(/gm)].map((m) => m[1]);
 const runtimeApi = new Set([
   "dusa_last_error", "dusa_build_info", "dusa_has_blas", "dusa_ctx_create", "dusa_ctx_destroy", "dusa_ctx_set_threads",
-  "dusa_ctx_get_threads", "dusa_ctx_set_reference", "dusa_ctx_set_gemm_path", "dusa_ctx_set_memory_limit", "dusa_sync",
+  "dusa_ctx_get_threads", "dusa_ctx_set_reference", "dusa_ctx_set_gemm_path", "dusa_ctx_set_memory_limit", "dusa_ctx_set_storage", "dusa_ctx_get_storage", "dusa_sync",
   "dusa_alloc", "dusa_free", "dusa_memory_stats", "dusa_memory_reset_peak", "dusa_copy_h2d", "dusa_copy_d2h",
   "dusa_copy_d2d", "dusa_fill", "dusa_profile_enable", "dusa_profile_reset", "dusa_profile_count", "dusa_profile_entry",
 ]);

@@ -97,6 +97,21 @@ int dusa_ctx_set_reference(dusa_ctx* ctx, int reference) {
   return DUSA_OK;
 }
 
+int dusa_ctx_set_storage(dusa_ctx* ctx, int dtype) {
+  DUSA_CTX(ctx);
+  CHECK_ARG(dtype == DUSA_DTYPE_F32 || dtype == DUSA_DTYPE_BF16,
+            "dusa_ctx_set_storage: dtype must be DUSA_DTYPE_F32 (0) or DUSA_DTYPE_BF16 (1), got %d", dtype);
+  dusa::core(ctx)->storage = dtype;
+  return DUSA_OK;
+}
+
+int dusa_ctx_get_storage(dusa_ctx* ctx, int* out) {
+  DUSA_CTX(ctx);
+  CHECK_PTR(out);
+  *out = dusa::core(ctx)->storage;
+  return DUSA_OK;
+}
+
 int dusa_ctx_set_memory_limit(dusa_ctx* ctx, uint64_t bytes) {
   DUSA_CTX(ctx);
   dusa::core(ctx)->memory_limit = bytes;

@@ -20,6 +20,7 @@ const char* tag_name(int tag);
 struct Core {
   int reference = 0;               // the simplest kernels (CPU: the test oracle)
   int gemm_path = DUSA_GEMM_AUTO;  // DUSA_GEMM_*: what each backend means by BLAS, BLOCKED and NAIVE
+  int storage = DUSA_DTYPE_F32;    // DUSA_DTYPE_*: what the ops' dusa_act arguments hold
   uint64_t memory_limit = 0;       // 0 = none
   uint64_t current[DUSA_TAG_COUNT] = {};
   uint64_t peak[DUSA_TAG_COUNT] = {};

@@ -2,6 +2,7 @@
 #include <cmath>
 
 #include "cpu.h"
+#include "storage.h"
 #include "vecmath.h"
 
 namespace {
@@ -24,6 +25,10 @@ inline float phi(float x) {
 extern "C" {
 
 int dusa_gelu_forward(dusa_ctx* ctx, float* out, const float* in, uint64_t n, int approximate) {
+  if (dusa::stores_bf16(ctx)) {
+    dusa::Bf16Staging s(ctx);
+    return s.finish(dusa_gelu_forward(ctx, s.out(out, n), s.in(in, n), n, approximate));
+  }
   DUSA_OP(ctx);
   CHECK_PTR(out); CHECK_PTR(in);
   int64_t count = (int64_t)n;
@@ -41,6 +46,10 @@ int dusa_gelu_forward(dusa_ctx* ctx, float* out, const float* in, uint64_t n, in
 }
 
 int dusa_gelu_backward(dusa_ctx* ctx, float* din, const float* dout, const float* in, uint64_t n, int approximate) {
+  if (dusa::stores_bf16(ctx)) {
+    dusa::Bf16Staging s(ctx);
+    return s.finish(dusa_gelu_backward(ctx, s.out(din, n), s.in(dout, n), s.in(in, n), n, approximate));
+  }
   DUSA_OP(ctx);
   CHECK_PTR(din); CHECK_PTR(dout); CHECK_PTR(in);
   int64_t count = (int64_t)n;
@@ -63,6 +72,10 @@ int dusa_gelu_backward(dusa_ctx* ctx, float* din, const float* dout, const float
 }
 
 int dusa_silu_forward(dusa_ctx* ctx, float* out, const float* in, uint64_t n) {
+  if (dusa::stores_bf16(ctx)) {
+    dusa::Bf16Staging s(ctx);
+    return s.finish(dusa_silu_forward(ctx, s.out(out, n), s.in(in, n), n));
+  }
   DUSA_OP(ctx);
   CHECK_PTR(out); CHECK_PTR(in);
   int64_t count = (int64_t)n;
@@ -72,6 +85,10 @@ int dusa_silu_forward(dusa_ctx* ctx, float* out, const float* in, uint64_t n) {
 }
 
 int dusa_silu_backward(dusa_ctx* ctx, float* din, const float* dout, const float* in, uint64_t n) {
+  if (dusa::stores_bf16(ctx)) {
+    dusa::Bf16Staging s(ctx);
+    return s.finish(dusa_silu_backward(ctx, s.out(din, n), s.in(dout, n), s.in(in, n), n));
+  }
   DUSA_OP(ctx);
   CHECK_PTR(din); CHECK_PTR(dout); CHECK_PTR(in);
   int64_t count = (int64_t)n;
@@ -85,6 +102,10 @@ int dusa_silu_backward(dusa_ctx* ctx, float* din, const float* dout, const float
 
 int dusa_gated_residual_forward(dusa_ctx* ctx, float* out, const float* x, const float* y, const float* gate, int B,
                                 int T, int C, int gate_stride) {
+  if (dusa::stores_bf16(ctx)) {
+    dusa::Bf16Staging s(ctx);
+    return s.finish(dusa_gated_residual_forward(ctx, s.out(out, dusa::count(B, T, C)), s.in(x, dusa::count(B, T, C)), s.in(y, dusa::count(B, T, C)), s.in(gate, dusa::span(B, gate_stride, C)), B, T, C, gate_stride));
+  }
   DUSA_OP(ctx);
   CHECK_PTR(out); CHECK_PTR(x); CHECK_PTR(y); CHECK_PTR(gate);
   CHECK_POS(B); CHECK_POS(T); CHECK_POS(C);
@@ -99,6 +120,10 @@ int dusa_gated_residual_forward(dusa_ctx* ctx, float* out, const float* x, const
 
 int dusa_gated_residual_backward(dusa_ctx* ctx, float* dx, float* dy, float* dgate, const float* dout, const float* y,
                                  const float* gate, int B, int T, int C, int gate_stride) {
+  if (dusa::stores_bf16(ctx)) {
+    dusa::Bf16Staging s(ctx);
+    return s.finish(dusa_gated_residual_backward(ctx, s.out(dx, dusa::count(B, T, C)), s.out(dy, dusa::count(B, T, C)), s.out(dgate, dusa::span(B, gate_stride, C)), s.in(dout, dusa::count(B, T, C)), s.in(y, dusa::count(B, T, C)), s.in(gate, dusa::span(B, gate_stride, C)), B, T, C, gate_stride));
+  }
   DUSA_OP(ctx);
   CHECK_PTR(dout);
   CHECK_POS(B); CHECK_POS(T); CHECK_POS(C);

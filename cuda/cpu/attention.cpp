@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "cpu.h"
+#include "storage.h"
 #include "vecmath.h"
 
 namespace {
@@ -293,6 +294,10 @@ extern "C" {
 
 int dusa_attention_forward(dusa_ctx* ctx, float* out, float* lse, const float* q, const float* k, const float* v, int B,
                            int T, int NH, int HD, int row_stride) {
+  if (dusa::stores_bf16(ctx)) {
+    dusa::Bf16Staging s(ctx);
+    return s.finish(dusa_attention_forward(ctx, s.out(out, dusa::count(B, T, NH, HD)), lse, s.in(q, dusa::span(dusa::count(B, T), row_stride, dusa::count(NH, HD))), s.in(k, dusa::span(dusa::count(B, T), row_stride, dusa::count(NH, HD))), s.in(v, dusa::span(dusa::count(B, T), row_stride, dusa::count(NH, HD))), B, T, NH, HD, row_stride));
+  }
   DUSA_OP(ctx);
   CHECK_PTR(out); CHECK_PTR(lse); CHECK_PTR(q); CHECK_PTR(k); CHECK_PTR(v);
   if (int status = check_sizes(__func__, B, T, NH, HD, row_stride)) return status;
@@ -308,6 +313,10 @@ int dusa_attention_forward(dusa_ctx* ctx, float* out, float* lse, const float* q
 int dusa_attention_backward(dusa_ctx* ctx, float* dq, float* dk, float* dv, const float* dout, const float* q,
                             const float* k, const float* v, const float* out, const float* lse, int B, int T, int NH,
                             int HD, int row_stride) {
+  if (dusa::stores_bf16(ctx)) {
+    dusa::Bf16Staging s(ctx);
+    return s.finish(dusa_attention_backward(ctx, s.out(dq, dusa::span(dusa::count(B, T), row_stride, dusa::count(NH, HD))), s.out(dk, dusa::span(dusa::count(B, T), row_stride, dusa::count(NH, HD))), s.out(dv, dusa::span(dusa::count(B, T), row_stride, dusa::count(NH, HD))), s.in(dout, dusa::count(B, T, NH, HD)), s.in(q, dusa::span(dusa::count(B, T), row_stride, dusa::count(NH, HD))), s.in(k, dusa::span(dusa::count(B, T), row_stride, dusa::count(NH, HD))), s.in(v, dusa::span(dusa::count(B, T), row_stride, dusa::count(NH, HD))), s.in(out, dusa::count(B, T, NH, HD)), lse, B, T, NH, HD, row_stride));
+  }
   DUSA_OP(ctx);
   CHECK_PTR(dout); CHECK_PTR(q); CHECK_PTR(k); CHECK_PTR(v); CHECK_PTR(out); CHECK_PTR(lse);
   if (int status = check_sizes(__func__, B, T, NH, HD, row_stride)) return status;

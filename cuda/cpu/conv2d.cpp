@@ -15,6 +15,7 @@
 
 #include "conv_shape.h"
 #include "cpu.h"
+#include "storage.h"
 
 namespace {
 
@@ -166,6 +167,12 @@ extern "C" {
 int dusa_conv2d_forward(dusa_ctx* ctx, float* out, const float* in, const float* weight, const float* bias, int B,
                         int IC, int H, int W, int OC, int KH, int KW, int stride_h, int stride_w, int pad_top,
                         int pad_bottom, int pad_left, int pad_right) {
+  if (dusa::stores_bf16(ctx)) {
+    dusa::ConvShape c{B, IC, H, W, OC, KH, KW, stride_h, stride_w, pad_top, pad_bottom, pad_left, pad_right, 0, 0};
+    if (int status = dusa::conv_shape(__func__, &c)) return status;
+    dusa::Bf16Staging s(ctx);
+    return s.finish(dusa_conv2d_forward(ctx, s.out(out, dusa::count(B, OC, c.OH, c.OW)), s.in(in, dusa::count(B, IC, H, W)), s.in(weight, dusa::count(OC, IC, KH, KW)), bias, B, IC, H, W, OC, KH, KW, stride_h, stride_w, pad_top, pad_bottom, pad_left, pad_right));
+  }
   DUSA_OP(ctx);
   CHECK_PTR(out); CHECK_PTR(in); CHECK_PTR(weight);
   Conv c{B, IC, H, W, OC, KH, KW, stride_h, stride_w, pad_top, pad_bottom, pad_left, pad_right, 0, 0};
@@ -221,6 +228,12 @@ int dusa_conv2d_forward(dusa_ctx* ctx, float* out, const float* in, const float*
 int dusa_conv2d_backward(dusa_ctx* ctx, float* din, float* dweight, float* dbias, const float* dout, const float* in,
                          const float* weight, int B, int IC, int H, int W, int OC, int KH, int KW, int stride_h,
                          int stride_w, int pad_top, int pad_bottom, int pad_left, int pad_right) {
+  if (dusa::stores_bf16(ctx)) {
+    dusa::ConvShape c{B, IC, H, W, OC, KH, KW, stride_h, stride_w, pad_top, pad_bottom, pad_left, pad_right, 0, 0};
+    if (int status = dusa::conv_shape(__func__, &c)) return status;
+    dusa::Bf16Staging s(ctx);
+    return s.finish(dusa_conv2d_backward(ctx, s.out(din, dusa::count(B, IC, H, W)), dweight, dbias, s.in(dout, dusa::count(B, OC, c.OH, c.OW)), s.in(in, dusa::count(B, IC, H, W)), s.in(weight, dusa::count(OC, IC, KH, KW)), B, IC, H, W, OC, KH, KW, stride_h, stride_w, pad_top, pad_bottom, pad_left, pad_right));
+  }
   DUSA_OP(ctx);
   CHECK_PTR(dout);
   CHECK_ARG(!din || weight, "%s: weight is null but din is requested", __func__);

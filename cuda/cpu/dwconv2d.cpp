@@ -10,6 +10,7 @@
 #include <algorithm>
 
 #include "cpu.h"
+#include "storage.h"
 #include "op_checks.h"
 
 namespace {
@@ -183,6 +184,10 @@ extern "C" {
 
 int dusa_dwconv2d_forward(dusa_ctx* ctx, float* out, const float* in, const float* weight, const float* bias, int B,
                           int C, int H, int W, int K) {
+  if (dusa::stores_bf16(ctx)) {
+    dusa::Bf16Staging s(ctx);
+    return s.finish(dusa_dwconv2d_forward(ctx, s.out(out, dusa::count(B, C, H, W)), s.in(in, dusa::count(B, C, H, W)), s.in(weight, dusa::count(C, K, K)), bias, B, C, H, W, K));
+  }
   DUSA_OP(ctx);
   CHECK_PTR(out); CHECK_PTR(in); CHECK_PTR(weight);
   CHECK_DWCONV_SIZES();
@@ -207,6 +212,10 @@ int dusa_dwconv2d_forward(dusa_ctx* ctx, float* out, const float* in, const floa
 
 int dusa_dwconv2d_backward(dusa_ctx* ctx, float* din, float* dweight, float* dbias, const float* dout, const float* in,
                            const float* weight, int B, int C, int H, int W, int K) {
+  if (dusa::stores_bf16(ctx)) {
+    dusa::Bf16Staging s(ctx);
+    return s.finish(dusa_dwconv2d_backward(ctx, s.out(din, dusa::count(B, C, H, W)), dweight, dbias, s.in(dout, dusa::count(B, C, H, W)), s.in(in, dusa::count(B, C, H, W)), s.in(weight, dusa::count(C, K, K)), B, C, H, W, K));
+  }
   DUSA_OP(ctx);
   CHECK_PTR(dout);
   CHECK_ARG(!din || weight, "%s: weight is null but din is requested", __func__);

@@ -2,6 +2,7 @@
 #include <cmath>
 
 #include "cpu.h"
+#include "storage.h"
 
 namespace {
 constexpr int64_t PARALLEL_MIN = 1 << 15;
@@ -10,6 +11,10 @@ constexpr int64_t PARALLEL_MIN = 1 << 15;
 extern "C" {
 
 int dusa_add(dusa_ctx* ctx, float* out, const float* a, const float* b, uint64_t n) {
+  if (dusa::stores_bf16(ctx)) {
+    dusa::Bf16Staging s(ctx);
+    return s.finish(dusa_add(ctx, s.out(out, n), s.in(a, n), s.in(b, n), n));
+  }
   DUSA_OP(ctx);
   CHECK_PTR(out); CHECK_PTR(a); CHECK_PTR(b);
   int64_t count = (int64_t)n;
@@ -37,6 +42,10 @@ int dusa_scale(dusa_ctx* ctx, float* x, float alpha, uint64_t n) {
 }
 
 int dusa_channel_scale_forward(dusa_ctx* ctx, float* out, const float* in, const float* scale, int rows, int C) {
+  if (dusa::stores_bf16(ctx)) {
+    dusa::Bf16Staging s(ctx);
+    return s.finish(dusa_channel_scale_forward(ctx, s.out(out, dusa::count(rows, C)), s.in(in, dusa::count(rows, C)), scale, rows, C));
+  }
   DUSA_OP(ctx);
   CHECK_PTR(out); CHECK_PTR(in); CHECK_PTR(scale);
   CHECK_POS(rows); CHECK_POS(C);
@@ -48,6 +57,10 @@ int dusa_channel_scale_forward(dusa_ctx* ctx, float* out, const float* in, const
 
 int dusa_channel_scale_backward(dusa_ctx* ctx, float* din, float* dscale, const float* dout, const float* in,
                                 const float* scale, int rows, int C) {
+  if (dusa::stores_bf16(ctx)) {
+    dusa::Bf16Staging s(ctx);
+    return s.finish(dusa_channel_scale_backward(ctx, s.out(din, dusa::count(rows, C)), dscale, s.in(dout, dusa::count(rows, C)), s.in(in, dusa::count(rows, C)), scale, rows, C));
+  }
   DUSA_OP(ctx);
   CHECK_PTR(dout);
   CHECK_POS(rows); CHECK_POS(C);

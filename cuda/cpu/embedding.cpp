@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "cpu.h"
+#include "storage.h"
 
 namespace {
 
@@ -22,6 +23,10 @@ extern "C" {
 
 // out(N, C) = table(V, C)[ids[n]]
 int dusa_embedding_forward(dusa_ctx* ctx, float* out, const int32_t* ids, const float* table, int N, int C, int V) {
+  if (dusa::stores_bf16(ctx)) {
+    dusa::Bf16Staging s(ctx);
+    return s.finish(dusa_embedding_forward(ctx, s.out(out, dusa::count(N, C)), ids, s.in(table, dusa::count(V, C)), N, C, V));
+  }
   DUSA_OP(ctx);
   CHECK_PTR(out); CHECK_PTR(ids); CHECK_PTR(table);
   CHECK_POS(N); CHECK_POS(C); CHECK_POS(V);
@@ -33,6 +38,10 @@ int dusa_embedding_forward(dusa_ctx* ctx, float* out, const int32_t* ids, const 
 
 // dtable[ids[n]] += dout[n]; rows are added in order n = 0..N-1, so repeated ids sum deterministically
 int dusa_embedding_backward(dusa_ctx* ctx, float* dtable, const float* dout, const int32_t* ids, int N, int C, int V) {
+  if (dusa::stores_bf16(ctx)) {
+    dusa::Bf16Staging s(ctx);
+    return s.finish(dusa_embedding_backward(ctx, dtable, s.in(dout, dusa::count(N, C)), ids, N, C, V));
+  }
   DUSA_OP(ctx);
   CHECK_PTR(dtable); CHECK_PTR(dout); CHECK_PTR(ids);
   CHECK_POS(N); CHECK_POS(C); CHECK_POS(V);

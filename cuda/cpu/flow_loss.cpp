@@ -8,6 +8,7 @@
 #include <cmath>
 
 #include "cpu.h"
+#include "storage.h"
 #include "op_checks.h"
 
 namespace {
@@ -27,6 +28,10 @@ extern "C" {
 int dusa_flow_loss(dusa_ctx* ctx, float* terms, float* dw, float* dp, const float* w, const float* p,
                    const float* target, int B, int K, int D, float w_mse, float w_norm_l2, float w_cosine,
                    float grad_scale) {
+  if (dusa::stores_bf16(ctx)) {
+    dusa::Bf16Staging s(ctx);
+    return s.finish(dusa_flow_loss(ctx, terms, s.out(dw, dusa::count(B, K)), s.out(dp, dusa::count(B, K, D)), s.in(w, dusa::count(B, K)), s.in(p, dusa::count(B, K, D)), s.in(target, dusa::count(B, D)), B, K, D, w_mse, w_norm_l2, w_cosine, grad_scale));
+  }
   DUSA_OP(ctx);
   if (int s = dusa::flow_loss_args(__func__, terms, w, p, target, B, K, D, w_mse, w_norm_l2, w_cosine, grad_scale)) return s;
   const int64_t per = ((int64_t)D + K + 1) / 2 * 2;  // doubles per thread: p_w (D), dw accumulators (K)

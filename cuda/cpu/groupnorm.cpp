@@ -13,6 +13,7 @@
 #include <cmath>
 
 #include "cpu.h"
+#include "storage.h"
 #include "op_checks.h"
 
 namespace {
@@ -102,6 +103,10 @@ extern "C" {
 
 int dusa_groupnorm_forward(dusa_ctx* ctx, float* out, float* mean, float* rstd, const float* in, const float* weight,
                            const float* bias, int B, int C, int HW, int G, float eps, int silu) {
+  if (dusa::stores_bf16(ctx)) {
+    dusa::Bf16Staging s(ctx);
+    return s.finish(dusa_groupnorm_forward(ctx, s.out(out, dusa::count(B, C, HW)), mean, rstd, s.in(in, dusa::count(B, C, HW)), weight, bias, B, C, HW, G, eps, silu));
+  }
   DUSA_OP(ctx);
   CHECK_PTR(out); CHECK_PTR(mean); CHECK_PTR(rstd); CHECK_PTR(in);
   CHECK_GROUPNORM_SIZES();
@@ -151,6 +156,10 @@ int dusa_groupnorm_forward(dusa_ctx* ctx, float* out, float* mean, float* rstd, 
 int dusa_groupnorm_backward(dusa_ctx* ctx, float* din, float* dweight, float* dbias, const float* dout, const float* in,
                             const float* weight, const float* bias, const float* mean, const float* rstd, int B, int C,
                             int HW, int G, int silu) {
+  if (dusa::stores_bf16(ctx)) {
+    dusa::Bf16Staging s(ctx);
+    return s.finish(dusa_groupnorm_backward(ctx, s.out(din, dusa::count(B, C, HW)), dweight, dbias, s.in(dout, dusa::count(B, C, HW)), s.in(in, dusa::count(B, C, HW)), weight, bias, mean, rstd, B, C, HW, G, silu));
+  }
   DUSA_OP(ctx);
   CHECK_PTR(dout); CHECK_PTR(in); CHECK_PTR(mean); CHECK_PTR(rstd);
   CHECK_GROUPNORM_SIZES();

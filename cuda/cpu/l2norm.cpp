@@ -3,10 +3,15 @@
 #include <cmath>
 
 #include "cpu.h"
+#include "storage.h"
 
 extern "C" {
 
 int dusa_l2norm_forward(dusa_ctx* ctx, float* out, float* norm, const float* in, int N, int C, float eps) {
+  if (dusa::stores_bf16(ctx)) {
+    dusa::Bf16Staging s(ctx);
+    return s.finish(dusa_l2norm_forward(ctx, s.out(out, dusa::count(N, C)), norm, s.in(in, dusa::count(N, C)), N, C, eps));
+  }
   DUSA_OP(ctx);
   CHECK_PTR(out); CHECK_PTR(norm); CHECK_PTR(in);
   CHECK_POS(N); CHECK_POS(C);
@@ -27,6 +32,10 @@ int dusa_l2norm_forward(dusa_ctx* ctx, float* out, float* norm, const float* in,
 // ||x|| >= eps: din = (dout - y <y, dout>) / ||x||, y = x / ||x||; else din = dout / eps (overwrite)
 int dusa_l2norm_backward(dusa_ctx* ctx, float* din, const float* dout, const float* in, const float* norm, int N, int C,
                          float eps) {
+  if (dusa::stores_bf16(ctx)) {
+    dusa::Bf16Staging s(ctx);
+    return s.finish(dusa_l2norm_backward(ctx, s.out(din, dusa::count(N, C)), s.in(dout, dusa::count(N, C)), s.in(in, dusa::count(N, C)), norm, N, C, eps));
+  }
   DUSA_OP(ctx);
   CHECK_PTR(din); CHECK_PTR(dout); CHECK_PTR(in); CHECK_PTR(norm);
   CHECK_POS(N); CHECK_POS(C);

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "cpu.h"
+#include "storage.h"
 
 namespace {
 
@@ -46,6 +47,10 @@ extern "C" {
 
 int dusa_layernorm_forward(dusa_ctx* ctx, float* out, float* mean, float* rstd, const float* in, const float* weight,
                            const float* bias, int N, int C, float eps) {
+  if (dusa::stores_bf16(ctx)) {
+    dusa::Bf16Staging s(ctx);
+    return s.finish(dusa_layernorm_forward(ctx, s.out(out, dusa::count(N, C)), mean, rstd, s.in(in, dusa::count(N, C)), weight, bias, N, C, eps));
+  }
   DUSA_OP(ctx);
   CHECK_PTR(out); CHECK_PTR(mean); CHECK_PTR(rstd); CHECK_PTR(in);
   CHECK_POS(N); CHECK_POS(C);
@@ -70,6 +75,10 @@ int dusa_layernorm_forward(dusa_ctx* ctx, float* out, float* mean, float* rstd, 
 
 int dusa_layernorm_backward(dusa_ctx* ctx, float* din, float* dweight, float* dbias, const float* dout, const float* in,
                             const float* weight, const float* mean, const float* rstd, int N, int C) {
+  if (dusa::stores_bf16(ctx)) {
+    dusa::Bf16Staging s(ctx);
+    return s.finish(dusa_layernorm_backward(ctx, s.out(din, dusa::count(N, C)), dweight, dbias, s.in(dout, dusa::count(N, C)), s.in(in, dusa::count(N, C)), weight, mean, rstd, N, C));
+  }
   DUSA_OP(ctx);
   CHECK_PTR(dout); CHECK_PTR(in); CHECK_PTR(mean); CHECK_PTR(rstd);
   CHECK_POS(N); CHECK_POS(C);
@@ -113,6 +122,10 @@ int dusa_layernorm_backward(dusa_ctx* ctx, float* din, float* dweight, float* db
 int dusa_layernorm_modulate_forward(dusa_ctx* ctx, float* out, float* mean, float* rstd, const float* in,
                                     const float* shift, const float* scale, int B, int T, int C, int mod_stride,
                                     float eps) {
+  if (dusa::stores_bf16(ctx)) {
+    dusa::Bf16Staging s(ctx);
+    return s.finish(dusa_layernorm_modulate_forward(ctx, s.out(out, dusa::count(B, T, C)), mean, rstd, s.in(in, dusa::count(B, T, C)), s.in(shift, dusa::span(B, mod_stride, C)), s.in(scale, dusa::span(B, mod_stride, C)), B, T, C, mod_stride, eps));
+  }
   DUSA_OP(ctx);
   CHECK_PTR(out); CHECK_PTR(mean); CHECK_PTR(rstd); CHECK_PTR(in); CHECK_PTR(shift); CHECK_PTR(scale);
   CHECK_POS(B); CHECK_POS(T); CHECK_POS(C);
@@ -136,6 +149,10 @@ int dusa_layernorm_modulate_forward(dusa_ctx* ctx, float* out, float* mean, floa
 int dusa_layernorm_modulate_backward(dusa_ctx* ctx, float* din, float* dshift, float* dscale, const float* dout,
                                      const float* in, const float* scale, const float* mean, const float* rstd, int B,
                                      int T, int C, int mod_stride) {
+  if (dusa::stores_bf16(ctx)) {
+    dusa::Bf16Staging s(ctx);
+    return s.finish(dusa_layernorm_modulate_backward(ctx, s.out(din, dusa::count(B, T, C)), s.out(dshift, dusa::span(B, mod_stride, C)), s.out(dscale, dusa::span(B, mod_stride, C)), s.in(dout, dusa::count(B, T, C)), s.in(in, dusa::count(B, T, C)), s.in(scale, dusa::span(B, mod_stride, C)), mean, rstd, B, T, C, mod_stride));
+  }
   DUSA_OP(ctx);
   CHECK_PTR(dout); CHECK_PTR(in); CHECK_PTR(scale); CHECK_PTR(mean); CHECK_PTR(rstd);
   CHECK_POS(B); CHECK_POS(T); CHECK_POS(C);
@@ -183,6 +200,10 @@ int dusa_layernorm_modulate_backward(dusa_ctx* ctx, float* din, float* dshift, f
 // NCHW: normalise each pixel's C channels. Per image, statistics are accumulated plane by plane (contiguous).
 int dusa_layernorm2d_forward(dusa_ctx* ctx, float* out, float* mean, float* rstd, const float* in, const float* weight,
                              const float* bias, int B, int C, int HW, float eps) {
+  if (dusa::stores_bf16(ctx)) {
+    dusa::Bf16Staging s(ctx);
+    return s.finish(dusa_layernorm2d_forward(ctx, s.out(out, dusa::count(B, C, HW)), mean, rstd, s.in(in, dusa::count(B, C, HW)), weight, bias, B, C, HW, eps));
+  }
   DUSA_OP(ctx);
   CHECK_PTR(out); CHECK_PTR(mean); CHECK_PTR(rstd); CHECK_PTR(in);
   CHECK_POS(B); CHECK_POS(C); CHECK_POS(HW);
@@ -224,6 +245,10 @@ int dusa_layernorm2d_forward(dusa_ctx* ctx, float* out, float* mean, float* rstd
 int dusa_layernorm2d_backward(dusa_ctx* ctx, float* din, float* dweight, float* dbias, const float* dout,
                               const float* in, const float* weight, const float* mean, const float* rstd, int B, int C,
                               int HW) {
+  if (dusa::stores_bf16(ctx)) {
+    dusa::Bf16Staging s(ctx);
+    return s.finish(dusa_layernorm2d_backward(ctx, s.out(din, dusa::count(B, C, HW)), dweight, dbias, s.in(dout, dusa::count(B, C, HW)), s.in(in, dusa::count(B, C, HW)), weight, mean, rstd, B, C, HW));
+  }
   DUSA_OP(ctx);
   CHECK_PTR(dout); CHECK_PTR(in); CHECK_PTR(mean); CHECK_PTR(rstd);
   CHECK_POS(B); CHECK_POS(C); CHECK_POS(HW);

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "cpu.h"
+#include "storage.h"
 #include "op_checks.h"
 
 namespace {
@@ -72,6 +73,10 @@ inline Lerp lerp_at(int out_index, int in_size, int out_size) {
 extern "C" {
 
 int dusa_nchw_to_nhwc(dusa_ctx* ctx, float* out, const float* in, int B, int C, int H, int W) {
+  if (dusa::stores_bf16(ctx)) {
+    dusa::Bf16Staging s(ctx);
+    return s.finish(dusa_nchw_to_nhwc(ctx, s.out(out, dusa::count(B, C, H, W)), s.in(in, dusa::count(B, C, H, W)), B, C, H, W));
+  }
   DUSA_OP(ctx);
   CHECK_PTR(out); CHECK_PTR(in);
   CHECK_BCHW();
@@ -80,6 +85,10 @@ int dusa_nchw_to_nhwc(dusa_ctx* ctx, float* out, const float* in, int B, int C, 
 }
 
 int dusa_nhwc_to_nchw(dusa_ctx* ctx, float* out, const float* in, int B, int C, int H, int W) {
+  if (dusa::stores_bf16(ctx)) {
+    dusa::Bf16Staging s(ctx);
+    return s.finish(dusa_nhwc_to_nchw(ctx, s.out(out, dusa::count(B, C, H, W)), s.in(in, dusa::count(B, C, H, W)), B, C, H, W));
+  }
   DUSA_OP(ctx);
   CHECK_PTR(out); CHECK_PTR(in);
   CHECK_BCHW();
@@ -88,6 +97,10 @@ int dusa_nhwc_to_nchw(dusa_ctx* ctx, float* out, const float* in, int B, int C, 
 }
 
 int dusa_patchify_forward(dusa_ctx* ctx, float* out, const float* in, int B, int C, int H, int W, int P) {
+  if (dusa::stores_bf16(ctx)) {
+    dusa::Bf16Staging s(ctx);
+    return s.finish(dusa_patchify_forward(ctx, s.out(out, P > 0 ? dusa::count(B, C, H / P * P, W / P * P) : 0), s.in(in, P > 0 ? dusa::count(B, C, H / P * P, W / P * P) : 0), B, C, H, W, P));
+  }
   DUSA_OP(ctx);
   CHECK_PTR(out); CHECK_PTR(in);
   CHECK_PATCH();
@@ -96,6 +109,10 @@ int dusa_patchify_forward(dusa_ctx* ctx, float* out, const float* in, int B, int
 }
 
 int dusa_patchify_backward(dusa_ctx* ctx, float* din, const float* dout, int B, int C, int H, int W, int P) {
+  if (dusa::stores_bf16(ctx)) {
+    dusa::Bf16Staging s(ctx);
+    return s.finish(dusa_patchify_backward(ctx, s.out(din, P > 0 ? dusa::count(B, C, H / P * P, W / P * P) : 0), s.in(dout, P > 0 ? dusa::count(B, C, H / P * P, W / P * P) : 0), B, C, H, W, P));
+  }
   DUSA_OP(ctx);
   CHECK_PTR(din); CHECK_PTR(dout);
   CHECK_PATCH();
@@ -104,6 +121,10 @@ int dusa_patchify_backward(dusa_ctx* ctx, float* din, const float* dout, int B, 
 }
 
 int dusa_unpatchify_forward(dusa_ctx* ctx, float* out, const float* in, int B, int C, int H, int W, int P) {
+  if (dusa::stores_bf16(ctx)) {
+    dusa::Bf16Staging s(ctx);
+    return s.finish(dusa_unpatchify_forward(ctx, s.out(out, P > 0 ? dusa::count(B, C, H / P * P, W / P * P) : 0), s.in(in, P > 0 ? dusa::count(B, C, H / P * P, W / P * P) : 0), B, C, H, W, P));
+  }
   DUSA_OP(ctx);
   CHECK_PTR(out); CHECK_PTR(in);
   CHECK_PATCH();
@@ -112,6 +133,10 @@ int dusa_unpatchify_forward(dusa_ctx* ctx, float* out, const float* in, int B, i
 }
 
 int dusa_unpatchify_backward(dusa_ctx* ctx, float* din, const float* dout, int B, int C, int H, int W, int P) {
+  if (dusa::stores_bf16(ctx)) {
+    dusa::Bf16Staging s(ctx);
+    return s.finish(dusa_unpatchify_backward(ctx, s.out(din, P > 0 ? dusa::count(B, C, H / P * P, W / P * P) : 0), s.in(dout, P > 0 ? dusa::count(B, C, H / P * P, W / P * P) : 0), B, C, H, W, P));
+  }
   DUSA_OP(ctx);
   CHECK_PTR(din); CHECK_PTR(dout);
   CHECK_PATCH();
@@ -121,6 +146,10 @@ int dusa_unpatchify_backward(dusa_ctx* ctx, float* din, const float* dout, int B
 
 // (B, C, HW) -> (B, C)
 int dusa_avgpool_forward(dusa_ctx* ctx, float* out, const float* in, int B, int C, int HW) {
+  if (dusa::stores_bf16(ctx)) {
+    dusa::Bf16Staging s(ctx);
+    return s.finish(dusa_avgpool_forward(ctx, s.out(out, dusa::count(B, C)), s.in(in, dusa::count(B, C, HW)), B, C, HW));
+  }
   DUSA_OP(ctx);
   CHECK_PTR(out); CHECK_PTR(in);
   CHECK_POS(B); CHECK_POS(C); CHECK_POS(HW);
@@ -135,6 +164,10 @@ int dusa_avgpool_forward(dusa_ctx* ctx, float* out, const float* in, int B, int 
 }
 
 int dusa_avgpool_backward(dusa_ctx* ctx, float* din, const float* dout, int B, int C, int HW) {
+  if (dusa::stores_bf16(ctx)) {
+    dusa::Bf16Staging s(ctx);
+    return s.finish(dusa_avgpool_backward(ctx, s.out(din, dusa::count(B, C, HW)), s.in(dout, dusa::count(B, C)), B, C, HW));
+  }
   DUSA_OP(ctx);
   CHECK_PTR(din); CHECK_PTR(dout);
   CHECK_POS(B); CHECK_POS(C); CHECK_POS(HW);
@@ -149,6 +182,10 @@ int dusa_avgpool_backward(dusa_ctx* ctx, float* din, const float* dout, int B, i
 
 // (B, C, H, W) -> (B, C, 2H, 2W), out[2h + i, 2w + j] = in[h, w]
 int dusa_upsample2x_forward(dusa_ctx* ctx, float* out, const float* in, int B, int C, int H, int W) {
+  if (dusa::stores_bf16(ctx)) {
+    dusa::Bf16Staging s(ctx);
+    return s.finish(dusa_upsample2x_forward(ctx, s.out(out, 4 * dusa::count(B, C, H, W)), s.in(in, dusa::count(B, C, H, W)), B, C, H, W));
+  }
   DUSA_OP(ctx);
   CHECK_PTR(out); CHECK_PTR(in);
   CHECK_BCHW();
@@ -165,6 +202,10 @@ int dusa_upsample2x_forward(dusa_ctx* ctx, float* out, const float* in, int B, i
 }
 
 int dusa_upsample2x_backward(dusa_ctx* ctx, float* din, const float* dout, int B, int C, int H, int W) {
+  if (dusa::stores_bf16(ctx)) {
+    dusa::Bf16Staging s(ctx);
+    return s.finish(dusa_upsample2x_backward(ctx, s.out(din, dusa::count(B, C, H, W)), s.in(dout, 4 * dusa::count(B, C, H, W)), B, C, H, W));
+  }
   DUSA_OP(ctx);
   CHECK_PTR(din); CHECK_PTR(dout);
   CHECK_BCHW();
@@ -182,6 +223,10 @@ int dusa_upsample2x_backward(dusa_ctx* ctx, float* din, const float* dout, int B
 
 // (B, C, H, W) -> (B, C, OH, OW), like torch F.interpolate(mode="bilinear", align_corners=True)
 int dusa_resize_bilinear(dusa_ctx* ctx, float* out, const float* in, int B, int C, int H, int W, int OH, int OW) {
+  if (dusa::stores_bf16(ctx)) {
+    dusa::Bf16Staging s(ctx);
+    return s.finish(dusa_resize_bilinear(ctx, s.out(out, dusa::count(B, C, OH, OW)), s.in(in, dusa::count(B, C, H, W)), B, C, H, W, OH, OW));
+  }
   DUSA_OP(ctx);
   CHECK_PTR(out); CHECK_PTR(in);
   CHECK_BCHW(); CHECK_POS(OH); CHECK_POS(OW);
@@ -205,6 +250,10 @@ int dusa_resize_bilinear(dusa_ctx* ctx, float* out, const float* in, int B, int 
 // (B, C, H, W) -> (B, C, H + top + bottom, W + left + right), zeros around
 int dusa_pad2d_forward(dusa_ctx* ctx, float* out, const float* in, int B, int C, int H, int W, int top, int bottom,
                        int left, int right) {
+  if (dusa::stores_bf16(ctx)) {
+    dusa::Bf16Staging s(ctx);
+    return s.finish(dusa_pad2d_forward(ctx, s.out(out, dusa::count(B, C, H + top + bottom, W + left + right)), s.in(in, dusa::count(B, C, H, W)), B, C, H, W, top, bottom, left, right));
+  }
   DUSA_OP(ctx);
   CHECK_PTR(out); CHECK_PTR(in);
   CHECK_BCHW(); CHECK_NONNEG(top); CHECK_NONNEG(bottom); CHECK_NONNEG(left); CHECK_NONNEG(right);
@@ -228,6 +277,10 @@ int dusa_pad2d_forward(dusa_ctx* ctx, float* out, const float* in, int B, int C,
 
 int dusa_pad2d_backward(dusa_ctx* ctx, float* din, const float* dout, int B, int C, int H, int W, int top, int bottom,
                         int left, int right) {
+  if (dusa::stores_bf16(ctx)) {
+    dusa::Bf16Staging s(ctx);
+    return s.finish(dusa_pad2d_backward(ctx, s.out(din, dusa::count(B, C, H, W)), s.in(dout, dusa::count(B, C, H + top + bottom, W + left + right)), B, C, H, W, top, bottom, left, right));
+  }
   DUSA_OP(ctx);
   CHECK_PTR(din); CHECK_PTR(dout);
   CHECK_BCHW(); CHECK_NONNEG(top); CHECK_NONNEG(bottom); CHECK_NONNEG(left); CHECK_NONNEG(right);

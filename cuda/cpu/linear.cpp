@@ -1,10 +1,15 @@
 // linear.cpp — matmul (plain and strided-batched) and the linear layer forward/backward.
 #include "cpu.h"
+#include "storage.h"
 
 extern "C" {
 
 int dusa_matmul(dusa_ctx* ctx, float* C, const float* A, const float* B, int M, int N, int K, int trans_a, int trans_b,
                 float alpha, float beta) {
+  if (dusa::stores_bf16(ctx)) {
+    dusa::Bf16Staging s(ctx);
+    return s.finish(dusa_matmul(ctx, s.out(C, dusa::count(M, N)), s.in(A, dusa::count(M, K)), s.in(B, dusa::count(K, N)), M, N, K, trans_a, trans_b, alpha, beta));
+  }
   DUSA_OP(ctx);
   CHECK_PTR(C); CHECK_PTR(A); CHECK_PTR(B);
   CHECK_POS(M); CHECK_POS(N); CHECK_POS(K);
@@ -15,6 +20,10 @@ int dusa_matmul(dusa_ctx* ctx, float* C, const float* A, const float* B, int M, 
 int dusa_matmul_batched(dusa_ctx* ctx, float* C, const float* A, const float* B, int batch, int M, int N, int K,
                         int trans_a, int trans_b, float alpha, float beta, int64_t stride_a, int64_t stride_b,
                         int64_t stride_c) {
+  if (dusa::stores_bf16(ctx)) {
+    dusa::Bf16Staging s(ctx);
+    return s.finish(dusa_matmul_batched(ctx, s.out(C, dusa::span(batch, stride_c, dusa::count(M, N))), s.in(A, dusa::span(batch, stride_a, dusa::count(M, K))), s.in(B, dusa::span(batch, stride_b, dusa::count(K, N))), batch, M, N, K, trans_a, trans_b, alpha, beta, stride_a, stride_b, stride_c));
+  }
   DUSA_OP(ctx);
   CHECK_PTR(C); CHECK_PTR(A); CHECK_PTR(B);
   CHECK_POS(batch); CHECK_POS(M); CHECK_POS(N); CHECK_POS(K);
@@ -37,6 +46,10 @@ int dusa_matmul_batched(dusa_ctx* ctx, float* C, const float* A, const float* B,
 
 int dusa_linear_forward(dusa_ctx* ctx, float* out, const float* in, const float* weight, const float* bias, int N,
                         int IC, int OC) {
+  if (dusa::stores_bf16(ctx)) {
+    dusa::Bf16Staging s(ctx);
+    return s.finish(dusa_linear_forward(ctx, s.out(out, dusa::count(N, OC)), s.in(in, dusa::count(N, IC)), s.in(weight, dusa::count(OC, IC)), bias, N, IC, OC));
+  }
   DUSA_OP(ctx);
   CHECK_PTR(out); CHECK_PTR(in); CHECK_PTR(weight);
   CHECK_POS(N); CHECK_POS(IC); CHECK_POS(OC);
@@ -53,6 +66,10 @@ int dusa_linear_forward(dusa_ctx* ctx, float* out, const float* in, const float*
 
 int dusa_linear_backward(dusa_ctx* ctx, float* din, float* dweight, float* dbias, const float* dout, const float* in,
                          const float* weight, int N, int IC, int OC) {
+  if (dusa::stores_bf16(ctx)) {
+    dusa::Bf16Staging s(ctx);
+    return s.finish(dusa_linear_backward(ctx, s.out(din, dusa::count(N, IC)), dweight, dbias, s.in(dout, dusa::count(N, OC)), s.in(in, dusa::count(N, IC)), s.in(weight, dusa::count(OC, IC)), N, IC, OC));
+  }
   DUSA_OP(ctx);
   CHECK_PTR(dout);
   CHECK_POS(N); CHECK_POS(IC); CHECK_POS(OC);

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "cpu.h"
+#include "storage.h"
 
 namespace {
 
@@ -45,6 +46,10 @@ inline double ordered_sum(const double* v, int N) {
 extern "C" {
 
 int dusa_cross_entropy_forward(dusa_ctx* ctx, float* loss, const float* logits, const int32_t* labels, int N, int C) {
+  if (dusa::stores_bf16(ctx)) {
+    dusa::Bf16Staging s(ctx);
+    return s.finish(dusa_cross_entropy_forward(ctx, loss, s.in(logits, dusa::count(N, C)), labels, N, C));
+  }
   DUSA_OP(ctx);
   CHECK_PTR(loss); CHECK_PTR(logits); CHECK_PTR(labels);
   CHECK_POS(N); CHECK_POS(C);
@@ -63,6 +68,10 @@ int dusa_cross_entropy_forward(dusa_ctx* ctx, float* loss, const float* logits, 
 // dlogits = dloss * (softmax - onehot) / N (overwrite)
 int dusa_cross_entropy_backward(dusa_ctx* ctx, float* dlogits, const float* logits, const int32_t* labels, int N, int C,
                                 float dloss) {
+  if (dusa::stores_bf16(ctx)) {
+    dusa::Bf16Staging s(ctx);
+    return s.finish(dusa_cross_entropy_backward(ctx, s.out(dlogits, dusa::count(N, C)), s.in(logits, dusa::count(N, C)), labels, N, C, dloss));
+  }
   DUSA_OP(ctx);
   CHECK_PTR(dlogits); CHECK_PTR(logits); CHECK_PTR(labels);
   CHECK_POS(N); CHECK_POS(C);
@@ -79,6 +88,10 @@ int dusa_cross_entropy_backward(dusa_ctx* ctx, float* dlogits, const float* logi
 }
 
 int dusa_entropy_forward(dusa_ctx* ctx, float* loss, const float* logits, int N, int C) {
+  if (dusa::stores_bf16(ctx)) {
+    dusa::Bf16Staging s(ctx);
+    return s.finish(dusa_entropy_forward(ctx, loss, s.in(logits, dusa::count(N, C)), N, C));
+  }
   DUSA_OP(ctx);
   CHECK_PTR(loss); CHECK_PTR(logits);
   CHECK_POS(N); CHECK_POS(C);
@@ -95,6 +108,10 @@ int dusa_entropy_forward(dusa_ctx* ctx, float* loss, const float* logits, int N,
 
 // d/dx_c of -sum p log p = -p_c (log p_c + H); dlogits = dloss / N times that (overwrite)
 int dusa_entropy_backward(dusa_ctx* ctx, float* dlogits, const float* logits, int N, int C, float dloss) {
+  if (dusa::stores_bf16(ctx)) {
+    dusa::Bf16Staging s(ctx);
+    return s.finish(dusa_entropy_backward(ctx, s.out(dlogits, dusa::count(N, C)), s.in(logits, dusa::count(N, C)), N, C, dloss));
+  }
   DUSA_OP(ctx);
   CHECK_PTR(dlogits); CHECK_PTR(logits);
   CHECK_POS(N); CHECK_POS(C);
@@ -114,6 +131,10 @@ int dusa_entropy_backward(dusa_ctx* ctx, float* dlogits, const float* logits, in
 
 // first index of the row maximum (NaN counts as the maximum, like torch.argmax)
 int dusa_argmax(dusa_ctx* ctx, int32_t* out, const float* in, int N, int C) {
+  if (dusa::stores_bf16(ctx)) {
+    dusa::Bf16Staging s(ctx);
+    return s.finish(dusa_argmax(ctx, out, s.in(in, dusa::count(N, C)), N, C));
+  }
   DUSA_OP(ctx);
   CHECK_PTR(out); CHECK_PTR(in);
   CHECK_POS(N); CHECK_POS(C);

@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "cpu.h"
+#include "storage.h"
 #include "op_checks.h"
 
 namespace {
@@ -72,6 +73,10 @@ extern "C" {
 // selected (B, topk + rand_budget); logits may be NULL when rand_budget = 0
 int dusa_select_classes(dusa_ctx* ctx, int32_t* selected, const float* normed, const float* logits, int B, int C,
                         int topk, int rand_budget, float temperature, uint64_t seed, uint64_t offset) {
+  if (dusa::stores_bf16(ctx)) {
+    dusa::Bf16Staging s(ctx);
+    return s.finish(dusa_select_classes(ctx, selected, s.in(normed, dusa::count(B, C)), s.in(logits, dusa::count(B, C)), B, C, topk, rand_budget, temperature, seed, offset));
+  }
   DUSA_OP(ctx);
   if (int s = dusa::select_args(__func__, selected, normed, logits, B, C, topk, rand_budget, temperature)) return s;
   int bad = first_nonfinite_row(normed, B, C);
@@ -111,6 +116,10 @@ int dusa_select_classes(dusa_ctx* ctx, int32_t* selected, const float* normed, c
 
 // out(B, K) = in(B, C)[b, idx[b, k]]
 int dusa_gather_forward(dusa_ctx* ctx, float* out, const float* in, const int32_t* idx, int B, int C, int K) {
+  if (dusa::stores_bf16(ctx)) {
+    dusa::Bf16Staging s(ctx);
+    return s.finish(dusa_gather_forward(ctx, s.out(out, dusa::count(B, K)), s.in(in, dusa::count(B, C)), idx, B, C, K));
+  }
   DUSA_OP(ctx);
   CHECK_PTR(out); CHECK_PTR(in); CHECK_PTR(idx);
   CHECK_POS(B); CHECK_POS(C); CHECK_POS(K);
@@ -122,6 +131,10 @@ int dusa_gather_forward(dusa_ctx* ctx, float* out, const float* in, const int32_
 
 // din(B, C) = 0 except din[b, idx[b, k]] += dout[b, k] (repeated indices add up) — overwrite
 int dusa_gather_backward(dusa_ctx* ctx, float* din, const float* dout, const int32_t* idx, int B, int C, int K) {
+  if (dusa::stores_bf16(ctx)) {
+    dusa::Bf16Staging s(ctx);
+    return s.finish(dusa_gather_backward(ctx, s.out(din, dusa::count(B, C)), s.in(dout, dusa::count(B, K)), idx, B, C, K));
+  }
   DUSA_OP(ctx);
   CHECK_PTR(din); CHECK_PTR(dout); CHECK_PTR(idx);
   CHECK_POS(B); CHECK_POS(C); CHECK_POS(K);

@@ -2,11 +2,16 @@
 #include <cmath>
 
 #include "cpu.h"
+#include "storage.h"
 
 extern "C" {
 
 // out = softmax(in / temperature) per row
 int dusa_softmax_forward(dusa_ctx* ctx, float* out, const float* in, int N, int C, float temperature) {
+  if (dusa::stores_bf16(ctx)) {
+    dusa::Bf16Staging s(ctx);
+    return s.finish(dusa_softmax_forward(ctx, s.out(out, dusa::count(N, C)), s.in(in, dusa::count(N, C)), N, C, temperature));
+  }
   DUSA_OP(ctx);
   CHECK_PTR(out); CHECK_PTR(in);
   CHECK_POS(N); CHECK_POS(C);
@@ -30,6 +35,10 @@ int dusa_softmax_forward(dusa_ctx* ctx, float* out, const float* in, int N, int 
 // din = out * (dout - <dout, out>) / temperature (overwrite)
 int dusa_softmax_backward(dusa_ctx* ctx, float* din, const float* dout, const float* out, int N, int C,
                           float temperature) {
+  if (dusa::stores_bf16(ctx)) {
+    dusa::Bf16Staging s(ctx);
+    return s.finish(dusa_softmax_backward(ctx, s.out(din, dusa::count(N, C)), s.in(dout, dusa::count(N, C)), s.in(out, dusa::count(N, C)), N, C, temperature));
+  }
   DUSA_OP(ctx);
   CHECK_PTR(din); CHECK_PTR(dout); CHECK_PTR(out);
   CHECK_POS(N); CHECK_POS(C);

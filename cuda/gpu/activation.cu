@@ -140,7 +140,10 @@ int dusa_gelu_forward(dusa_ctx* ctx, float* out, const float* in, uint64_t n, in
   DUSA_OP(ctx);
   CHECK_PTR(out); CHECK_PTR(in);
   if (n == 0) return DUSA_OK;
-  gelu_forward_kernel<<<dusa::capped_blocks(n, THREADS), THREADS, 0, ctx->stream>>>(out, in, n, approximate);
+  dusa::with_storage(ctx, [&](auto t) {
+    using T = decltype(t);
+    gelu_forward_kernel<<<dusa::capped_blocks(n, THREADS), THREADS, 0, ctx->stream>>>(dusa::act<T>(out), dusa::act<T>(in), n, approximate);
+  });
   CHECK_LAUNCH();
   return DUSA_OK;
 }
@@ -149,7 +152,10 @@ int dusa_gelu_backward(dusa_ctx* ctx, float* din, const float* dout, const float
   DUSA_OP(ctx);
   CHECK_PTR(din); CHECK_PTR(dout); CHECK_PTR(in);
   if (n == 0) return DUSA_OK;
-  gelu_backward_kernel<<<dusa::capped_blocks(n, THREADS), THREADS, 0, ctx->stream>>>(din, dout, in, n, approximate);
+  dusa::with_storage(ctx, [&](auto t) {
+    using T = decltype(t);
+    gelu_backward_kernel<<<dusa::capped_blocks(n, THREADS), THREADS, 0, ctx->stream>>>(dusa::act<T>(din), dusa::act<T>(dout), dusa::act<T>(in), n, approximate);
+  });
   CHECK_LAUNCH();
   return DUSA_OK;
 }
@@ -158,7 +164,10 @@ int dusa_silu_forward(dusa_ctx* ctx, float* out, const float* in, uint64_t n) {
   DUSA_OP(ctx);
   CHECK_PTR(out); CHECK_PTR(in);
   if (n == 0) return DUSA_OK;
-  silu_forward_kernel<<<dusa::capped_blocks(n, THREADS), THREADS, 0, ctx->stream>>>(out, in, n);
+  dusa::with_storage(ctx, [&](auto t) {
+    using T = decltype(t);
+    silu_forward_kernel<<<dusa::capped_blocks(n, THREADS), THREADS, 0, ctx->stream>>>(dusa::act<T>(out), dusa::act<T>(in), n);
+  });
   CHECK_LAUNCH();
   return DUSA_OK;
 }
@@ -167,14 +176,17 @@ int dusa_silu_backward(dusa_ctx* ctx, float* din, const float* dout, const float
   DUSA_OP(ctx);
   CHECK_PTR(din); CHECK_PTR(dout); CHECK_PTR(in);
   if (n == 0) return DUSA_OK;
-  silu_backward_kernel<<<dusa::capped_blocks(n, THREADS), THREADS, 0, ctx->stream>>>(din, dout, in, n);
+  dusa::with_storage(ctx, [&](auto t) {
+    using T = decltype(t);
+    silu_backward_kernel<<<dusa::capped_blocks(n, THREADS), THREADS, 0, ctx->stream>>>(dusa::act<T>(din), dusa::act<T>(dout), dusa::act<T>(in), n);
+  });
   CHECK_LAUNCH();
   return DUSA_OK;
 }
 
 int dusa_gated_residual_forward(dusa_ctx* ctx, float* out, const float* x, const float* y, const float* gate, int B,
                                 int T, int C, int gate_stride) {
-  DUSA_OP(ctx);
+  DUSA_OP_F32_STORAGE(ctx);
   CHECK_PTR(out); CHECK_PTR(x); CHECK_PTR(y); CHECK_PTR(gate);
   CHECK_POS(B); CHECK_POS(T); CHECK_POS(C);
   CHECK_ARG(gate_stride >= C, "%s: gate_stride (%d) must be >= C (%d)", __func__, gate_stride, C);
@@ -187,7 +199,7 @@ int dusa_gated_residual_forward(dusa_ctx* ctx, float* out, const float* x, const
 
 int dusa_gated_residual_backward(dusa_ctx* ctx, float* dx, float* dy, float* dgate, const float* dout, const float* y,
                                  const float* gate, int B, int T, int C, int gate_stride) {
-  DUSA_OP(ctx);
+  DUSA_OP_F32_STORAGE(ctx);
   CHECK_PTR(dout);
   CHECK_POS(B); CHECK_POS(T); CHECK_POS(C);
   CHECK_ARG(gate_stride >= C, "%s: gate_stride (%d) must be >= C (%d)", __func__, gate_stride, C);

@@ -542,7 +542,7 @@ extern "C" {
 
 int dusa_attention_forward(dusa_ctx* ctx, float* out, float* lse, const float* q, const float* k, const float* v, int B,
                            int T, int NH, int HD, int row_stride) {
-  DUSA_OP(ctx);
+  DUSA_OP_F32_STORAGE(ctx);
   CHECK_PTR(out); CHECK_PTR(lse); CHECK_PTR(q); CHECK_PTR(k); CHECK_PTR(v);
   if (int status = check_sizes(__func__, B, T, NH, HD, row_stride)) return status;
   Attn a{B, T, NH, HD, row_stride, (float)(1.0 / std::sqrt((double)HD))};
@@ -561,7 +561,7 @@ int dusa_attention_forward(dusa_ctx* ctx, float* out, float* lse, const float* q
 int dusa_attention_backward(dusa_ctx* ctx, float* dq, float* dk, float* dv, const float* dout, const float* q,
                             const float* k, const float* v, const float* out, const float* lse, int B, int T, int NH,
                             int HD, int row_stride) {
-  DUSA_OP(ctx);
+  DUSA_OP_F32_STORAGE(ctx);
   CHECK_PTR(dout); CHECK_PTR(q); CHECK_PTR(k); CHECK_PTR(v); CHECK_PTR(out); CHECK_PTR(lse);
   if (int status = check_sizes(__func__, B, T, NH, HD, row_stride)) return status;
   if (!dq && !dk && !dv) return DUSA_OK;

@@ -242,7 +242,7 @@ extern "C" {
 int dusa_conv2d_forward(dusa_ctx* ctx, float* out, const float* in, const float* weight, const float* bias, int B,
                         int IC, int H, int W, int OC, int KH, int KW, int stride_h, int stride_w, int pad_top,
                         int pad_bottom, int pad_left, int pad_right) {
-  DUSA_OP(ctx);
+  DUSA_OP_F32_STORAGE(ctx);
   CHECK_PTR(out); CHECK_PTR(in); CHECK_PTR(weight);
   Conv c{B, IC, H, W, OC, KH, KW, stride_h, stride_w, pad_top, pad_bottom, pad_left, pad_right, 0, 0};
   if (int s = dusa::conv_shape(__func__, &c)) return s;
@@ -285,7 +285,7 @@ int dusa_conv2d_forward(dusa_ctx* ctx, float* out, const float* in, const float*
 int dusa_conv2d_backward(dusa_ctx* ctx, float* din, float* dweight, float* dbias, const float* dout, const float* in,
                          const float* weight, int B, int IC, int H, int W, int OC, int KH, int KW, int stride_h,
                          int stride_w, int pad_top, int pad_bottom, int pad_left, int pad_right) {
-  DUSA_OP(ctx);
+  DUSA_OP_F32_STORAGE(ctx);
   CHECK_PTR(dout);
   CHECK_ARG(!din || weight, "%s: weight is null but din is requested", __func__);
   CHECK_ARG(!dweight || in, "%s: in is null but dweight is requested", __func__);

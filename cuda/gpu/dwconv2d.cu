@@ -251,7 +251,7 @@ extern "C" {
 
 int dusa_dwconv2d_forward(dusa_ctx* ctx, float* out, const float* in, const float* weight, const float* bias, int B,
                           int C, int H, int W, int K) {
-  DUSA_OP(ctx);
+  DUSA_OP_F32_STORAGE(ctx);
   CHECK_PTR(out); CHECK_PTR(in); CHECK_PTR(weight);
   CHECK_DWCONV_SIZES();
   if (ctx->reference) {
@@ -265,7 +265,7 @@ int dusa_dwconv2d_forward(dusa_ctx* ctx, float* out, const float* in, const floa
 
 int dusa_dwconv2d_backward(dusa_ctx* ctx, float* din, float* dweight, float* dbias, const float* dout, const float* in,
                            const float* weight, int B, int C, int H, int W, int K) {
-  DUSA_OP(ctx);
+  DUSA_OP_F32_STORAGE(ctx);
   CHECK_PTR(dout);
   CHECK_ARG(!din || weight, "%s: weight is null but din is requested", __func__);
   CHECK_ARG(!dweight || in, "%s: in is null but dweight is requested", __func__);

@@ -62,7 +62,11 @@ int dusa_add(dusa_ctx* ctx, float* out, const float* a, const float* b, uint64_t
   DUSA_OP(ctx);
   CHECK_PTR(out); CHECK_PTR(a); CHECK_PTR(b);
   if (n == 0) return DUSA_OK;
-  add_kernel<<<dusa::capped_blocks(n, THREADS), THREADS, 0, ctx->stream>>>(out, a, b, n);
+  dusa::with_storage(ctx, [&](auto t) {
+    using T = decltype(t);
+    add_kernel<<<dusa::capped_blocks(n, THREADS), THREADS, 0, ctx->stream>>>(dusa::act<T>(out), dusa::act<T>(a),
+                                                                              dusa::act<T>(b), n);
+  });
   CHECK_LAUNCH();
   return DUSA_OK;
 }
@@ -86,7 +90,7 @@ int dusa_scale(dusa_ctx* ctx, float* x, float alpha, uint64_t n) {
 }
 
 int dusa_channel_scale_forward(dusa_ctx* ctx, float* out, const float* in, const float* scale, int rows, int C) {
-  DUSA_OP(ctx);
+  DUSA_OP_F32_STORAGE(ctx);
   CHECK_PTR(out); CHECK_PTR(in); CHECK_PTR(scale);
   CHECK_POS(rows); CHECK_POS(C);
   int64_t total = (int64_t)rows * C;
@@ -97,7 +101,7 @@ int dusa_channel_scale_forward(dusa_ctx* ctx, float* out, const float* in, const
 
 int dusa_channel_scale_backward(dusa_ctx* ctx, float* din, float* dscale, const float* dout, const float* in,
                                 const float* scale, int rows, int C) {
-  DUSA_OP(ctx);
+  DUSA_OP_F32_STORAGE(ctx);
   CHECK_PTR(dout);
   CHECK_POS(rows); CHECK_POS(C);
   CHECK_ARG(!din || scale, "%s: scale is null but din is requested", __func__);

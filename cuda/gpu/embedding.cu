@@ -69,7 +69,7 @@ int check_ids(dusa_ctx* ctx, const int32_t* ids, int N, int V, const char* fn) {
 extern "C" {
 
 int dusa_embedding_forward(dusa_ctx* ctx, float* out, const int32_t* ids, const float* table, int N, int C, int V) {
-  DUSA_OP(ctx);
+  DUSA_OP_F32_STORAGE(ctx);
   CHECK_PTR(out); CHECK_PTR(ids); CHECK_PTR(table);
   CHECK_POS(N); CHECK_POS(C); CHECK_POS(V);
   if (int status = check_ids(ctx, ids, N, V, __func__)) return status;
@@ -79,7 +79,7 @@ int dusa_embedding_forward(dusa_ctx* ctx, float* out, const int32_t* ids, const 
 }
 
 int dusa_embedding_backward(dusa_ctx* ctx, float* dtable, const float* dout, const int32_t* ids, int N, int C, int V) {
-  DUSA_OP(ctx);
+  DUSA_OP_F32_STORAGE(ctx);
   CHECK_PTR(dtable); CHECK_PTR(dout); CHECK_PTR(ids);
   CHECK_POS(N); CHECK_POS(C); CHECK_POS(V);
   if (int status = check_ids(ctx, ids, N, V, __func__)) return status;

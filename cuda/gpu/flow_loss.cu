@@ -111,7 +111,7 @@ extern "C" {
 int dusa_flow_loss(dusa_ctx* ctx, float* terms, float* dw, float* dp, const float* w, const float* p,
                    const float* target, int B, int K, int D, float w_mse, float w_norm_l2, float w_cosine,
                    float grad_scale) {
-  DUSA_OP(ctx);
+  DUSA_OP_F32_STORAGE(ctx);
   if (int s = dusa::flow_loss_args(__func__, terms, w, p, target, B, K, D, w_mse, w_norm_l2, w_cosine, grad_scale)) return s;
   // workspace: stats (B RowStats), then g (B, D) doubles when dw is wanted
   const uint64_t stats_floats = 4 * (uint64_t)B, g_floats = dw ? 2 * (uint64_t)B * D : 0;

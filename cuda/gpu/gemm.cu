@@ -621,7 +621,7 @@ int dusa_has_blas(void) { return lt_api() ? 1 : 0; }
 
 int dusa_matmul(dusa_ctx* ctx, float* C, const float* A, const float* B, int M, int N, int K, int trans_a, int trans_b,
                 float alpha, float beta) {
-  DUSA_OP(ctx);
+  DUSA_OP_F32_STORAGE(ctx);
   CHECK_PTR(C); CHECK_PTR(A); CHECK_PTR(B);
   CHECK_POS(M); CHECK_POS(N); CHECK_POS(K);
   return dusa::gemm(ctx, trans_a, trans_b, M, N, K, alpha, A, trans_a ? M : K, B, trans_b ? K : N, beta, C, N, 1, 0,
@@ -631,7 +631,7 @@ int dusa_matmul(dusa_ctx* ctx, float* C, const float* A, const float* B, int M, 
 int dusa_matmul_batched(dusa_ctx* ctx, float* C, const float* A, const float* B, int batch, int M, int N, int K,
                         int trans_a, int trans_b, float alpha, float beta, int64_t stride_a, int64_t stride_b,
                         int64_t stride_c) {
-  DUSA_OP(ctx);
+  DUSA_OP_F32_STORAGE(ctx);
   CHECK_PTR(C); CHECK_PTR(A); CHECK_PTR(B);
   CHECK_POS(batch); CHECK_POS(M); CHECK_POS(N); CHECK_POS(K);
   CHECK_NONNEG(stride_a); CHECK_NONNEG(stride_b);

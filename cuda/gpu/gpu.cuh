@@ -2,6 +2,7 @@
 // scope and the Philox generator (bit-identical to the CPU backend's); errors, argument checks, accounting and the
 // workspace come from core.h, as on the CPU backend.
 #pragma once
+#include <cuda_bf16.h>
 #include <cuda_runtime.h>
 
 #include <cstdint>
@@ -50,6 +51,22 @@ inline unsigned capped_blocks(uint64_t n, unsigned threads) {
   return (unsigned)(b < 65535 * 8 ? (b ? b : 1) : 65535 * 8);
 }
 
+// Runs launch(T{}) with T the context's storage type of dusa_act arguments: float, or __nv_bfloat16 in bf16
+// storage (the kernels load it, compute in float and store it rounded to nearest even).
+template <class Launch>
+void with_storage(const dusa_ctx* ctx, Launch&& launch) {
+  if (ctx->storage == DUSA_DTYPE_BF16)
+    launch(__nv_bfloat16{});
+  else
+    launch(float{});
+}
+
+// A dusa_act pointer as the storage type chosen by with_storage.
+template <class T>
+T* act(float* p) { return reinterpret_cast<T*>(p); }
+template <class T>
+const T* act(const float* p) { return reinterpret_cast<const T*>(p); }
+
 }  // namespace dusa
 
 // Start of every public op: null context check, device selection and profiler scope.
@@ -57,6 +74,14 @@ inline unsigned capped_blocks(uint64_t n, unsigned threads) {
   if (!(ctx)) return dusa::fail(DUSA_ERR_INVALID, "%s: context is null", __func__);  \
   cudaSetDevice((ctx)->device);                                                        \
   dusa::OpScope dusa_op_scope_((ctx), __func__)
+
+// Start of an op with dusa_act arguments whose kernels have no bf16 instantiation yet: in bf16 storage it refuses
+// (DUSA_ERR_UNSUPPORTED) rather than read bf16 as float.
+#define DUSA_OP_F32_STORAGE(ctx)                                                                                \
+  DUSA_OP(ctx);                                                                                                 \
+  if ((ctx)->storage != DUSA_DTYPE_F32)                                                                         \
+  return dusa::fail(DUSA_ERR_UNSUPPORTED, "%s: bf16 storage is not implemented on the CUDA backend for this op yet", \
+                    __func__)
 
 // A grid-stride loop over [0, n): each thread takes i, i + gridDim.x * blockDim.x, ...
 #define GRID_STRIDE(i, n) \

@@ -128,7 +128,7 @@ extern "C" {
 
 int dusa_groupnorm_forward(dusa_ctx* ctx, float* out, float* mean, float* rstd, const float* in, const float* weight,
                            const float* bias, int B, int C, int HW, int G, float eps, int silu) {
-  DUSA_OP(ctx);
+  DUSA_OP_F32_STORAGE(ctx);
   CHECK_PTR(out); CHECK_PTR(mean); CHECK_PTR(rstd); CHECK_PTR(in);
   CHECK_GROUPNORM_SIZES();
   CHECK_ARG(eps >= 0, "%s: eps must be >= 0", __func__);
@@ -146,7 +146,7 @@ int dusa_groupnorm_forward(dusa_ctx* ctx, float* out, float* mean, float* rstd, 
 int dusa_groupnorm_backward(dusa_ctx* ctx, float* din, float* dweight, float* dbias, const float* dout, const float* in,
                             const float* weight, const float* bias, const float* mean, const float* rstd, int B, int C,
                             int HW, int G, int silu) {
-  DUSA_OP(ctx);
+  DUSA_OP_F32_STORAGE(ctx);
   CHECK_PTR(dout); CHECK_PTR(in); CHECK_PTR(mean); CHECK_PTR(rstd);
   CHECK_GROUPNORM_SIZES();
   if (!din && !dweight && !dbias) return DUSA_OK;

@@ -54,7 +54,7 @@ __global__ void l2norm_backward_kernel(T* din, const T* dout, const T* in, const
 extern "C" {
 
 int dusa_l2norm_forward(dusa_ctx* ctx, float* out, float* norm, const float* in, int N, int C, float eps) {
-  DUSA_OP(ctx);
+  DUSA_OP_F32_STORAGE(ctx);
   CHECK_PTR(out); CHECK_PTR(norm); CHECK_PTR(in);
   CHECK_POS(N); CHECK_POS(C);
   CHECK_ARG(eps >= 0.0f, "%s: eps must be >= 0, got %g", __func__, (double)eps);
@@ -65,7 +65,7 @@ int dusa_l2norm_forward(dusa_ctx* ctx, float* out, float* norm, const float* in,
 
 int dusa_l2norm_backward(dusa_ctx* ctx, float* din, const float* dout, const float* in, const float* norm, int N, int C,
                          float eps) {
-  DUSA_OP(ctx);
+  DUSA_OP_F32_STORAGE(ctx);
   CHECK_PTR(din); CHECK_PTR(dout); CHECK_PTR(in); CHECK_PTR(norm);
   CHECK_POS(N); CHECK_POS(C);
   CHECK_ARG(eps >= 0.0f, "%s: eps must be >= 0, got %g", __func__, (double)eps);

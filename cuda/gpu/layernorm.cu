@@ -283,7 +283,7 @@ extern "C" {
 
 int dusa_layernorm_forward(dusa_ctx* ctx, float* out, float* mean, float* rstd, const float* in, const float* weight,
                            const float* bias, int N, int C, float eps) {
-  DUSA_OP(ctx);
+  DUSA_OP_F32_STORAGE(ctx);
   CHECK_PTR(out); CHECK_PTR(mean); CHECK_PTR(rstd); CHECK_PTR(in);
   CHECK_POS(N); CHECK_POS(C);
   CHECK_ARG(eps >= 0, "%s: eps must be >= 0", __func__);
@@ -294,7 +294,7 @@ int dusa_layernorm_forward(dusa_ctx* ctx, float* out, float* mean, float* rstd, 
 
 int dusa_layernorm_backward(dusa_ctx* ctx, float* din, float* dweight, float* dbias, const float* dout, const float* in,
                             const float* weight, const float* mean, const float* rstd, int N, int C) {
-  DUSA_OP(ctx);
+  DUSA_OP_F32_STORAGE(ctx);
   CHECK_PTR(dout); CHECK_PTR(in); CHECK_PTR(mean); CHECK_PTR(rstd);
   CHECK_POS(N); CHECK_POS(C);
   if (din) {
@@ -310,7 +310,7 @@ int dusa_layernorm_backward(dusa_ctx* ctx, float* din, float* dweight, float* db
 int dusa_layernorm_modulate_forward(dusa_ctx* ctx, float* out, float* mean, float* rstd, const float* in,
                                     const float* shift, const float* scale, int B, int T, int C, int mod_stride,
                                     float eps) {
-  DUSA_OP(ctx);
+  DUSA_OP_F32_STORAGE(ctx);
   CHECK_PTR(out); CHECK_PTR(mean); CHECK_PTR(rstd); CHECK_PTR(in); CHECK_PTR(shift); CHECK_PTR(scale);
   CHECK_POS(B); CHECK_POS(T); CHECK_POS(C);
   CHECK_ARG(mod_stride >= C, "%s: mod_stride (%d) must be >= C (%d)", __func__, mod_stride, C);
@@ -322,7 +322,7 @@ int dusa_layernorm_modulate_forward(dusa_ctx* ctx, float* out, float* mean, floa
 int dusa_layernorm_modulate_backward(dusa_ctx* ctx, float* din, float* dshift, float* dscale, const float* dout,
                                      const float* in, const float* scale, const float* mean, const float* rstd, int B,
                                      int T, int C, int mod_stride) {
-  DUSA_OP(ctx);
+  DUSA_OP_F32_STORAGE(ctx);
   CHECK_PTR(dout); CHECK_PTR(in); CHECK_PTR(scale); CHECK_PTR(mean); CHECK_PTR(rstd);
   CHECK_POS(B); CHECK_POS(T); CHECK_POS(C);
   CHECK_ARG(mod_stride >= C, "%s: mod_stride (%d) must be >= C (%d)", __func__, mod_stride, C);
@@ -338,7 +338,7 @@ int dusa_layernorm_modulate_backward(dusa_ctx* ctx, float* din, float* dshift, f
 
 int dusa_layernorm2d_forward(dusa_ctx* ctx, float* out, float* mean, float* rstd, const float* in, const float* weight,
                              const float* bias, int B, int C, int HW, float eps) {
-  DUSA_OP(ctx);
+  DUSA_OP_F32_STORAGE(ctx);
   CHECK_PTR(out); CHECK_PTR(mean); CHECK_PTR(rstd); CHECK_PTR(in);
   CHECK_POS(B); CHECK_POS(C); CHECK_POS(HW);
   int64_t pixels = (int64_t)B * HW;
@@ -351,7 +351,7 @@ int dusa_layernorm2d_forward(dusa_ctx* ctx, float* out, float* mean, float* rstd
 int dusa_layernorm2d_backward(dusa_ctx* ctx, float* din, float* dweight, float* dbias, const float* dout,
                               const float* in, const float* weight, const float* mean, const float* rstd, int B, int C,
                               int HW) {
-  DUSA_OP(ctx);
+  DUSA_OP_F32_STORAGE(ctx);
   CHECK_PTR(dout); CHECK_PTR(in); CHECK_PTR(mean); CHECK_PTR(rstd);
   CHECK_POS(B); CHECK_POS(C); CHECK_POS(HW);
   int64_t pixels = (int64_t)B * HW;

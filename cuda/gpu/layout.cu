@@ -198,7 +198,7 @@ __global__ void pad2d_backward_kernel(T* din, const T* dout, int64_t total, int 
 extern "C" {
 
 int dusa_nchw_to_nhwc(dusa_ctx* ctx, float* out, const float* in, int B, int C, int H, int W) {
-  DUSA_OP(ctx);
+  DUSA_OP_F32_STORAGE(ctx);
   CHECK_PTR(out); CHECK_PTR(in);
   CHECK_BCHW();
   transpose_images(ctx, out, in, B, C, H * W);  // (C, HW) -> (HW, C)
@@ -207,7 +207,7 @@ int dusa_nchw_to_nhwc(dusa_ctx* ctx, float* out, const float* in, int B, int C, 
 }
 
 int dusa_nhwc_to_nchw(dusa_ctx* ctx, float* out, const float* in, int B, int C, int H, int W) {
-  DUSA_OP(ctx);
+  DUSA_OP_F32_STORAGE(ctx);
   CHECK_PTR(out); CHECK_PTR(in);
   CHECK_BCHW();
   transpose_images(ctx, out, in, B, H * W, C);  // (HW, C) -> (C, HW)
@@ -216,7 +216,7 @@ int dusa_nhwc_to_nchw(dusa_ctx* ctx, float* out, const float* in, int B, int C, 
 }
 
 int dusa_patchify_forward(dusa_ctx* ctx, float* out, const float* in, int B, int C, int H, int W, int P) {
-  DUSA_OP(ctx);
+  DUSA_OP_F32_STORAGE(ctx);
   CHECK_PTR(out); CHECK_PTR(in);
   CHECK_PATCH();
   int64_t total = (int64_t)B * C * H * W;
@@ -226,7 +226,7 @@ int dusa_patchify_forward(dusa_ctx* ctx, float* out, const float* in, int B, int
 }
 
 int dusa_patchify_backward(dusa_ctx* ctx, float* din, const float* dout, int B, int C, int H, int W, int P) {
-  DUSA_OP(ctx);
+  DUSA_OP_F32_STORAGE(ctx);
   CHECK_PTR(din); CHECK_PTR(dout);
   CHECK_PATCH();
   int64_t total = (int64_t)B * C * H * W;
@@ -236,7 +236,7 @@ int dusa_patchify_backward(dusa_ctx* ctx, float* din, const float* dout, int B, 
 }
 
 int dusa_unpatchify_forward(dusa_ctx* ctx, float* out, const float* in, int B, int C, int H, int W, int P) {
-  DUSA_OP(ctx);
+  DUSA_OP_F32_STORAGE(ctx);
   CHECK_PTR(out); CHECK_PTR(in);
   CHECK_PATCH();
   int64_t total = (int64_t)B * C * H * W;
@@ -246,7 +246,7 @@ int dusa_unpatchify_forward(dusa_ctx* ctx, float* out, const float* in, int B, i
 }
 
 int dusa_unpatchify_backward(dusa_ctx* ctx, float* din, const float* dout, int B, int C, int H, int W, int P) {
-  DUSA_OP(ctx);
+  DUSA_OP_F32_STORAGE(ctx);
   CHECK_PTR(din); CHECK_PTR(dout);
   CHECK_PATCH();
   int64_t total = (int64_t)B * C * H * W;
@@ -256,7 +256,7 @@ int dusa_unpatchify_backward(dusa_ctx* ctx, float* din, const float* dout, int B
 }
 
 int dusa_avgpool_forward(dusa_ctx* ctx, float* out, const float* in, int B, int C, int HW) {
-  DUSA_OP(ctx);
+  DUSA_OP_F32_STORAGE(ctx);
   CHECK_PTR(out); CHECK_PTR(in);
   CHECK_POS(B); CHECK_POS(C); CHECK_POS(HW);
   int64_t planes = (int64_t)B * C;
@@ -267,7 +267,7 @@ int dusa_avgpool_forward(dusa_ctx* ctx, float* out, const float* in, int B, int 
 }
 
 int dusa_avgpool_backward(dusa_ctx* ctx, float* din, const float* dout, int B, int C, int HW) {
-  DUSA_OP(ctx);
+  DUSA_OP_F32_STORAGE(ctx);
   CHECK_PTR(din); CHECK_PTR(dout);
   CHECK_POS(B); CHECK_POS(C); CHECK_POS(HW);
   int64_t total = (int64_t)B * C * HW;
@@ -277,7 +277,7 @@ int dusa_avgpool_backward(dusa_ctx* ctx, float* din, const float* dout, int B, i
 }
 
 int dusa_upsample2x_forward(dusa_ctx* ctx, float* out, const float* in, int B, int C, int H, int W) {
-  DUSA_OP(ctx);
+  DUSA_OP_F32_STORAGE(ctx);
   CHECK_PTR(out); CHECK_PTR(in);
   CHECK_BCHW();
   int64_t total = (int64_t)B * C * 4 * H * W;
@@ -287,7 +287,7 @@ int dusa_upsample2x_forward(dusa_ctx* ctx, float* out, const float* in, int B, i
 }
 
 int dusa_upsample2x_backward(dusa_ctx* ctx, float* din, const float* dout, int B, int C, int H, int W) {
-  DUSA_OP(ctx);
+  DUSA_OP_F32_STORAGE(ctx);
   CHECK_PTR(din); CHECK_PTR(dout);
   CHECK_BCHW();
   int64_t total = (int64_t)B * C * H * W;
@@ -297,7 +297,7 @@ int dusa_upsample2x_backward(dusa_ctx* ctx, float* din, const float* dout, int B
 }
 
 int dusa_resize_bilinear(dusa_ctx* ctx, float* out, const float* in, int B, int C, int H, int W, int OH, int OW) {
-  DUSA_OP(ctx);
+  DUSA_OP_F32_STORAGE(ctx);
   CHECK_PTR(out); CHECK_PTR(in);
   CHECK_BCHW(); CHECK_POS(OH); CHECK_POS(OW);
   int64_t total = (int64_t)B * C * OH * OW;
@@ -308,7 +308,7 @@ int dusa_resize_bilinear(dusa_ctx* ctx, float* out, const float* in, int B, int 
 
 int dusa_pad2d_forward(dusa_ctx* ctx, float* out, const float* in, int B, int C, int H, int W, int top, int bottom,
                        int left, int right) {
-  DUSA_OP(ctx);
+  DUSA_OP_F32_STORAGE(ctx);
   CHECK_PTR(out); CHECK_PTR(in);
   CHECK_BCHW(); CHECK_NONNEG(top); CHECK_NONNEG(bottom); CHECK_NONNEG(left); CHECK_NONNEG(right);
   int64_t OH = (int64_t)H + top + bottom, OW = (int64_t)W + left + right;
@@ -320,7 +320,7 @@ int dusa_pad2d_forward(dusa_ctx* ctx, float* out, const float* in, int B, int C,
 
 int dusa_pad2d_backward(dusa_ctx* ctx, float* din, const float* dout, int B, int C, int H, int W, int top, int bottom,
                         int left, int right) {
-  DUSA_OP(ctx);
+  DUSA_OP_F32_STORAGE(ctx);
   CHECK_PTR(din); CHECK_PTR(dout);
   CHECK_BCHW(); CHECK_NONNEG(top); CHECK_NONNEG(bottom); CHECK_NONNEG(left); CHECK_NONNEG(right);
   int64_t OH = (int64_t)H + top + bottom, OW = (int64_t)W + left + right;

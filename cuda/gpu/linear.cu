@@ -66,7 +66,7 @@ extern "C" {
 
 int dusa_linear_forward(dusa_ctx* ctx, float* out, const float* in, const float* weight, const float* bias, int N,
                         int IC, int OC) {
-  DUSA_OP(ctx);
+  DUSA_OP_F32_STORAGE(ctx);
   CHECK_PTR(out); CHECK_PTR(in); CHECK_PTR(weight);
   CHECK_POS(N); CHECK_POS(IC); CHECK_POS(OC);
   // out (N, OC) = in (N, IC) W^T (IC, OC) + b, the bias in the GEMM's epilogue
@@ -75,7 +75,7 @@ int dusa_linear_forward(dusa_ctx* ctx, float* out, const float* in, const float*
 
 int dusa_linear_backward(dusa_ctx* ctx, float* din, float* dweight, float* dbias, const float* dout, const float* in,
                          const float* weight, int N, int IC, int OC) {
-  DUSA_OP(ctx);
+  DUSA_OP_F32_STORAGE(ctx);
   CHECK_PTR(dout);
   CHECK_POS(N); CHECK_POS(IC); CHECK_POS(OC);
   CHECK_ARG(!din || weight, "%s: weight is null but din is requested", __func__);

@@ -146,7 +146,7 @@ int check_labels(dusa_ctx* ctx, const int32_t* labels, int N, int C, void* scrat
 extern "C" {
 
 int dusa_cross_entropy_forward(dusa_ctx* ctx, float* loss, const float* logits, const int32_t* labels, int N, int C) {
-  DUSA_OP(ctx);
+  DUSA_OP_F32_STORAGE(ctx);
   CHECK_PTR(loss); CHECK_PTR(logits); CHECK_PTR(labels);
   CHECK_POS(N); CHECK_POS(C);
   float* ws = loss_workspace(ctx, N);
@@ -163,7 +163,7 @@ int dusa_cross_entropy_forward(dusa_ctx* ctx, float* loss, const float* logits, 
 // dlogits = dloss * (softmax - onehot) / N (overwrite)
 int dusa_cross_entropy_backward(dusa_ctx* ctx, float* dlogits, const float* logits, const int32_t* labels, int N, int C,
                                 float dloss) {
-  DUSA_OP(ctx);
+  DUSA_OP_F32_STORAGE(ctx);
   CHECK_PTR(dlogits); CHECK_PTR(logits); CHECK_PTR(labels);
   CHECK_POS(N); CHECK_POS(C);
   float* ws = dusa::workspace(ctx, 2);
@@ -176,7 +176,7 @@ int dusa_cross_entropy_backward(dusa_ctx* ctx, float* dlogits, const float* logi
 }
 
 int dusa_entropy_forward(dusa_ctx* ctx, float* loss, const float* logits, int N, int C) {
-  DUSA_OP(ctx);
+  DUSA_OP_F32_STORAGE(ctx);
   CHECK_PTR(loss); CHECK_PTR(logits);
   CHECK_POS(N); CHECK_POS(C);
   float* ws = loss_workspace(ctx, N);
@@ -190,7 +190,7 @@ int dusa_entropy_forward(dusa_ctx* ctx, float* loss, const float* logits, int N,
 }
 
 int dusa_entropy_backward(dusa_ctx* ctx, float* dlogits, const float* logits, int N, int C, float dloss) {
-  DUSA_OP(ctx);
+  DUSA_OP_F32_STORAGE(ctx);
   CHECK_PTR(dlogits); CHECK_PTR(logits);
   CHECK_POS(N); CHECK_POS(C);
   const double scale = (double)dloss / N;
@@ -201,7 +201,7 @@ int dusa_entropy_backward(dusa_ctx* ctx, float* dlogits, const float* logits, in
 
 // first index of the row maximum (NaN counts as the maximum, like torch.argmax)
 int dusa_argmax(dusa_ctx* ctx, int32_t* out, const float* in, int N, int C) {
-  DUSA_OP(ctx);
+  DUSA_OP_F32_STORAGE(ctx);
   CHECK_PTR(out); CHECK_PTR(in);
   CHECK_POS(N); CHECK_POS(C);
   argmax_kernel<<<row_blocks(N), kThreads, 0, ctx->stream>>>(out, in, N, C);

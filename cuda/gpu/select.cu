@@ -159,7 +159,7 @@ extern "C" {
 // selected (B, topk + rand_budget); logits may be NULL when rand_budget = 0
 int dusa_select_classes(dusa_ctx* ctx, int32_t* selected, const float* normed, const float* logits, int B, int C,
                         int topk, int rand_budget, float temperature, uint64_t seed, uint64_t offset) {
-  DUSA_OP(ctx);
+  DUSA_OP_F32_STORAGE(ctx);
   if (int s = dusa::select_args(__func__, selected, normed, logits, B, C, topk, rand_budget, temperature)) return s;
   // workspace: 8 bytes for the checks, then the (B, C) double weights of the draws
   float* ws = dusa::workspace(ctx, 2 + (rand_budget > 0 ? 2 * (uint64_t)B * C : 0));
@@ -181,7 +181,7 @@ int dusa_select_classes(dusa_ctx* ctx, int32_t* selected, const float* normed, c
 
 // out(B, K) = in(B, C)[b, idx[b, k]]
 int dusa_gather_forward(dusa_ctx* ctx, float* out, const float* in, const int32_t* idx, int B, int C, int K) {
-  DUSA_OP(ctx);
+  DUSA_OP_F32_STORAGE(ctx);
   CHECK_PTR(out); CHECK_PTR(in); CHECK_PTR(idx);
   CHECK_POS(B); CHECK_POS(C); CHECK_POS(K);
   if (int status = check_idx(ctx, idx, B, C, K, __func__)) return status;
@@ -192,7 +192,7 @@ int dusa_gather_forward(dusa_ctx* ctx, float* out, const float* in, const int32_
 
 // din(B, C) = 0 except din[b, idx[b, k]] += dout[b, k] (repeated indices add up) — overwrite
 int dusa_gather_backward(dusa_ctx* ctx, float* din, const float* dout, const int32_t* idx, int B, int C, int K) {
-  DUSA_OP(ctx);
+  DUSA_OP_F32_STORAGE(ctx);
   CHECK_PTR(din); CHECK_PTR(dout); CHECK_PTR(idx);
   CHECK_POS(B); CHECK_POS(C); CHECK_POS(K);
   if (int status = check_idx(ctx, idx, B, C, K, __func__)) return status;

@@ -46,7 +46,7 @@ __global__ void softmax_backward_kernel(T* din, const T* dout, const T* out, int
 extern "C" {
 
 int dusa_softmax_forward(dusa_ctx* ctx, float* out, const float* in, int N, int C, float temperature) {
-  DUSA_OP(ctx);
+  DUSA_OP_F32_STORAGE(ctx);
   CHECK_PTR(out); CHECK_PTR(in);
   CHECK_POS(N); CHECK_POS(C);
   CHECK_ARG(temperature > 0.0f && std::isfinite(temperature), "%s: temperature must be finite and > 0, got %g",
@@ -59,7 +59,7 @@ int dusa_softmax_forward(dusa_ctx* ctx, float* out, const float* in, int N, int 
 
 int dusa_softmax_backward(dusa_ctx* ctx, float* din, const float* dout, const float* out, int N, int C,
                           float temperature) {
-  DUSA_OP(ctx);
+  DUSA_OP_F32_STORAGE(ctx);
   CHECK_PTR(din); CHECK_PTR(dout); CHECK_PTR(out);
   CHECK_POS(N); CHECK_POS(C);
   CHECK_ARG(temperature > 0.0f && std::isfinite(temperature), "%s: temperature must be finite and > 0, got %g",

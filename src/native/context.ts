@@ -13,6 +13,17 @@ const gemmPaths: GemmPath[] = ["auto", "blas", "blocked", "naive"];
 export type MemoryStats = Record<Tag, { current: number; peak: number }>;
 export type ProfileEntry = { name: string; calls: number; seconds: number };
 
+/** The dtype a tensor argument must have, by its C type: "act" follows the context's storage; null: any. */
+type Expected = DType | "act" | "f32|i32" | null;
+const expectedByCType: Record<string, Expected> = {
+  "dusa_act*": "act", "const dusa_act*": "act", "float*": "f32", "const float*": "f32",
+  "int*": "i32", "int32_t*": "i32", "const int32_t*": "i32", "uint16_t*": "bf16", "const uint16_t*": "bf16",
+};
+const expectedDtypes = new Map<string, Expected[]>(
+  Object.entries(parameters).map(([name, ps]) => [name, ps.slice(1).map(([, ctype]) => expectedByCType[ctype] ?? null)]),
+);
+expectedDtypes.set("dusa_fill", ["f32|i32", null, null]); // a 4-byte pattern: int tensors are poisoned with it too
+
 function describeArg(name: string, value: unknown): string {
   if (value instanceof Tensor || value instanceof TensorView) return `${name}=${value.freed ? "freed" : formatShape(value.shape)}`;
   if (value === null || value === undefined) return `${name}=null`;
@@ -26,6 +37,7 @@ export class Context {
   #live = new Set<Tensor>();
   #out64 = new BigUint64Array(2);
   #outPtr = new BigUint64Array(1);
+  #storage: "f32" | "bf16" = "f32";
 
   private constructor(lib: NativeLibrary, handle: number, readonly backend: Backend, readonly device: number) {
     this.lib = lib;
@@ -59,6 +71,7 @@ export class Context {
   call<K extends OpName>(name: K, ...args: OpArgs[K]): void {
     const fn = (this.lib.symbols as unknown as Record<string, (...a: unknown[]) => number>)[name];
     if (!fn) throw new DusaError(name, 4, `not implemented by the ${this.backend} backend`, "");
+    this.#checkDtypes(name, args as unknown[]);
     const raw = (args as unknown[]).map((a) => (a instanceof Tensor || a instanceof TensorView ? a.ptr : a));
     const status = fn(this.handle, ...raw);
     if (status !== 0) {
@@ -66,6 +79,35 @@ export class Context {
       const described = (args as unknown[]).map((a, i) => describeArg(names[i] ?? `arg${i}`, a)).join(", ");
       throw new DusaError(name, status, Context.lastError(this.lib), described);
     }
+  }
+
+  /** Tensors passed where the header wants another dtype (an fp32 activation on a bf16 context, an int tensor for
+   * floats) are refused before the call, naming the op and the parameter. */
+  #checkDtypes(name: string, args: unknown[]): void {
+    const expected = expectedDtypes.get(name);
+    if (!expected) return;
+    for (let i = 0; i < args.length; i++) {
+      const a = args[i];
+      if (!(a instanceof Tensor || a instanceof TensorView) || expected[i] === null) continue;
+      const want = expected[i] === "act" ? this.#storage : expected[i];
+      const got = a instanceof Tensor ? a.dtype : a.base.dtype;
+      if (got !== want && !(want === "f32|i32" && got !== "bf16")) {
+        const [pname, ctype] = parameters[name][i + 1];
+        const why = expected[i] === "act" ? ` (an activation argument: the context stores ${this.#storage})` : "";
+        throw new DusaError(name, 1, `${pname} (${ctype}) must be a ${want} tensor${why}, got ${got} ${formatShape(a.shape)}`, "");
+      }
+    }
+  }
+
+  /** How ops store their activation arguments (dusa_act in dusa.h): fp32, or bf16 with fp32 compute. */
+  get storage(): "f32" | "bf16" {
+    return this.#storage;
+  }
+
+  set storage(dtype: "f32" | "bf16") {
+    if (dtype !== "f32" && dtype !== "bf16") throw new Error(`dusa: storage must be f32 or bf16, got ${String(dtype)}`);
+    this.call("dusa_ctx_set_storage", dtype === "bf16" ? 1 : 0);
+    this.#storage = dtype;
   }
 
   alloc(shape: readonly number[], tag: Tag = "act", dtype: DType = "f32"): Tensor {

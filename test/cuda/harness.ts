@@ -6,6 +6,13 @@
 //   DUSA_REQUIRE_CUDA=1   no CUDA context is a failure, not a skip (set it on the GPU machine).
 //   DUSA_CUDA_STANDIN=cpu a second CPU context in reference mode plays the GPU: checks the suite itself (its
 //                         tables, floors, NULL/accumulate bookkeeping) on a machine without one.
+//   DUSA_CUDA_STANDIN=cpu-bf16  the "GPU" is a CPU context in bf16 storage, compared with fp32 on the same
+//                         bf16-rounded inputs (tol 1e-2): checks the CPU backend's bf16 reference on every case.
+//
+// bf16 storage: with a GPU, every case runs twice, fp32 and bf16 storage on both contexts (tol 1e-2 in bf16). The
+// arguments the header types dusa_act are then bf16 tensors (inputs rounded, outputs poisoned with a bf16 NaN and
+// read back widened to fp32); the other float arguments stay fp32. A CUDA op without bf16 yet (its error says so)
+// prints a line; DUSA_CUDA_BF16=required makes that a failure.
 //
 // A case names an op and its arguments: numbers pass through; inp() uploads the same data to both contexts;
 // out() is an output poisoned with NaN on both; acc() an output holding initial values (parameter gradients,
@@ -16,16 +23,18 @@
 // the norm of the same op on |inputs| (the summed |terms| of a multilinear op: GEMM, conv, sums), as the CPU
 // op tests do, so a result that cancels far below its terms is not held to a relative error it cannot have.
 import { afterAll, describe, expect, setDefaultTimeout } from "bun:test";
-import { Context, DusaError, elementBytes, type HostArray, type Tensor } from "../../src/native/index.ts";
+import { Context, DusaError, elementBytes, fromBf16, roundToBf16, toBf16, type HostArray, type Tensor } from "../../src/native/index.ts";
 import { tryCudaContext } from "../../src/native/device.ts";
-import type { OpName } from "../../src/native/symbols.ts";
+import { parameters, type OpName } from "../../src/native/symbols.ts";
 import { norm2, relErr } from "../util/check.ts";
 
 // ------------------------------------------------------------------------------------------------------------
 // contexts
 
-/** The GPU of this run is a stand-in CPU context in reference mode (DUSA_CUDA_STANDIN=cpu). */
-export const standIn = process.env.DUSA_CUDA_STANDIN === "cpu";
+/** The GPU of this run is a stand-in CPU context in reference mode (DUSA_CUDA_STANDIN=cpu or cpu-bf16). */
+export const standIn = process.env.DUSA_CUDA_STANDIN === "cpu" || process.env.DUSA_CUDA_STANDIN === "cpu-bf16";
+/** The stand-in checks the CPU backend's bf16 storage against its fp32 (DUSA_CUDA_STANDIN=cpu-bf16). */
+const bf16StandIn = process.env.DUSA_CUDA_STANDIN === "cpu-bf16";
 
 let probed: { ok: boolean; reason: string } | null = null;
 let shared: Context | null = null;
@@ -34,7 +43,7 @@ function createCuda(): Context | null {
   if (standIn) {
     const ctx = Context.create("cpu");
     ctx.setReference(true);
-    probed = { ok: true, reason: "stand-in: a second CPU context in reference mode plays the GPU" };
+    probed = { ok: true, reason: bf16StandIn ? "stand-in: a CPU context in bf16 storage against fp32 on the same rounded inputs" : "stand-in: a second CPU context in reference mode plays the GPU" };
     return ctx;
   }
   if (probed && !probed.ok) return null;
@@ -114,6 +123,8 @@ type OutOptions = {
   ignore?: boolean;
   /** each element on its own (a few scalars of different scales: the loss terms) */
   perElement?: boolean;
+  /** set by the harness: a bf16 output read back as fp32 (its poison is the bf16 NaN widened) */
+  widened?: boolean;
 };
 
 export class In {
@@ -155,19 +166,46 @@ type Outputs = Map<string, HostArray>;
 
 const BF16_POISON = 0x7fc1; // a quiet NaN no conversion of these tests produces
 
-/** Runs a case on one context; `abs` takes |x| of every float input, initial value and number (the floors). */
-export function execute(ctx: Context, c: Case, abs = false): Outputs {
+/** The positions of c.args the header types dusa_act (bf16 tensors on a bf16-storage context). */
+function activationArgs(op: string): boolean[] {
+  return (parameters[op] ?? []).slice(1).map(([, ctype]) => ctype.includes("dusa_act"));
+}
+
+/** The buffers of a case passed as dusa_act arguments; a buffer passed both ways is a mistake of the table. */
+function activationBuffers(c: Case): Set<In | Out | Acc> {
+  const isAct = activationArgs(c.op), act = new Set<In | Out | Acc>(), other = new Set<In | Out | Acc>();
+  c.args.forEach((a, i) => {
+    const b = a instanceof At ? a.buf : a;
+    if (b instanceof In || b instanceof Out || b instanceof Acc) (isAct[i] ? act : other).add(b);
+  });
+  for (const b of act) if (other.has(b)) throw new Error(`${c.label}: one buffer passed as a dusa_act and a float argument of ${c.op}`);
+  return act;
+}
+
+/**
+ * Runs a case on one context; `abs` takes |x| of every float input, initial value and number (the floors).
+ * On a bf16-storage context the dusa_act buffers are bf16 (read back widened to fp32); `rounded` gives an fp32
+ * context the same bf16-rounded values of them (the fp32 side of a bf16 comparison).
+ */
+export function execute(ctx: Context, c: Case, abs = false, rounded = false): Outputs {
   const tensors = new Map<In | Out | Acc, Tensor>();
   const hosts = new Map<HostOut, HostArray>();
+  const bf16 = ctx.storage === "bf16";
+  const act = bf16 || rounded ? activationBuffers(c) : new Set<In | Out | Acc>();
+  const floatData = (b: In | Acc): HostArray => {
+    const data = abs && b.data instanceof Float32Array ? b.data.map(Math.abs) : b.data;
+    if (!act.has(b) || !(data instanceof Float32Array)) return data;
+    return bf16 ? toBf16(data) : roundToBf16(data);
+  };
   const tensorOf = (b: In | Out | Acc): Tensor => {
     let t = tensors.get(b);
     if (t) return t;
-    if (b instanceof In) {
-      const data = abs && b.data instanceof Float32Array ? b.data.map(Math.abs) : b.data;
-      t = ctx.upload(data, [data.length], "act");
-    } else if (b instanceof Acc) t = ctx.upload(abs ? b.data.map(Math.abs) : b.data, [b.data.length], "grad");
-    else if (b.o.dtype === "bf16") t = ctx.alloc([b.size], "act", "bf16").write(new Uint16Array(b.size).fill(BF16_POISON));
-    else t = ctx.alloc([b.size], "act", b.o.dtype ?? "f32").fill(b.o.init ?? Number.NaN);
+    if (b instanceof In) t = ctx.upload(floatData(b), [b.data.length], "act");
+    else if (b instanceof Acc) t = ctx.upload(floatData(b), [b.data.length], "grad");
+    else if (b.o.dtype === "bf16" || (bf16 && act.has(b))) {
+      const fill = b.o.dtype !== "bf16" && b.o.init !== undefined ? toBf16([b.o.init])[0] : BF16_POISON;
+      t = ctx.alloc([b.size], "act", "bf16").write(new Uint16Array(b.size).fill(fill));
+    } else t = ctx.alloc([b.size], "act", b.o.dtype ?? "f32").fill(b.o.init !== undefined && rounded && act.has(b) ? roundToBf16([b.o.init])[0] : b.o.init ?? Number.NaN);
     tensors.set(b, t);
     return t;
   };
@@ -189,7 +227,11 @@ export function execute(ctx: Context, c: Case, abs = false): Outputs {
     const call = ctx.call.bind(ctx) as (name: string, ...args: unknown[]) => void;
     call(c.op, ...raw);
     const results: Outputs = new Map();
-    for (const [b, t] of tensors) if (!(b instanceof In) && !b.o.ignore) results.set(b.name, t.read());
+    for (const [b, t] of tensors) {
+      if (b instanceof In || b.o.ignore) continue;
+      const data = t.read();
+      results.set(b.name, b.o.dtype !== "bf16" && data instanceof Uint16Array ? fromBf16(data) : data);
+    }
     for (const [h, data] of hosts) if (!h.o.ignore) results.set(h.name, data);
     return results;
   } finally {
@@ -220,8 +262,9 @@ export function compareOutput(label: string, name: string, gpu: HostArray, cpu: 
   }
   let g: ArrayLike<number> = gpu, c: ArrayLike<number> = cpu, f: ArrayLike<number> | null = typeof floorOf === "number" ? null : floorOf;
   if (o.written) {
-    const poison = new Float32Array([o.init ?? Number.NaN]);
-    const poisonBits = bits(poison)[0], gb = bits(gpu);
+    // a widened bf16 poison keeps its NaN payload only as bits (a JS number would make it the canonical NaN)
+    const poisonBits = o.init === undefined && o.widened ? (BF16_POISON << 16) >>> 0 : bits(new Float32Array([o.init ?? Number.NaN]))[0];
+    const gb = bits(gpu);
     const keep: number[] = [];
     for (let i = 0; i < gpu.length; i++) {
       if (o.written(i)) keep.push(i);
@@ -244,16 +287,59 @@ export function compareOutput(label: string, name: string, gpu: HostArray, cpu: 
   }
 }
 
-/** Runs the case on both contexts and compares every output. Returns the CPU's outputs. */
-export function check(pair: Pair, c: Case): Outputs {
-  const want = execute(pair.cpu, c);
-  const got = execute(pair.gpu, c);
-  const floors = c.absFloor ? execute(pair.cpu, c, true) : null;
+/** The bf16 storage tolerance (DESIGN §8). */
+export const BF16_TOL = 1e-2;
+
+function compareAll(c: Case, got: Outputs, want: Outputs, floors: Outputs | null, bf16: Set<In | Out | Acc> | null): void {
   for (const o of outputsOf(c)) {
     const g = got.get(o.name)!, w = want.get(o.name)!;
     const floor = o.o.floor ?? floors?.get(o.name) ?? 0;
-    compareOutput(c.label, o.name, g, w, o.o, o.o.tol ?? c.tol ?? 1e-5, floor);
+    const tol = o.o.tol ?? c.tol ?? 1e-5;
+    const widened = bf16 !== null && !(o instanceof HostOut) && bf16.has(o);
+    compareOutput(c.label, o.name, g, w, { ...o.o, widened }, bf16 ? Math.max(tol, BF16_TOL) : tol, floor);
   }
+}
+
+const bf16Missing = new Set<string>();
+const bf16Required = process.env.DUSA_CUDA_BF16 === "required";
+
+/** The case in bf16 storage: on both contexts (GPU), or bf16 against fp32 on rounded inputs (the cpu-bf16 stand-in). */
+function checkBf16(pair: Pair, c: Case): void {
+  const act = activationBuffers(c);
+  if (act.size === 0) return; // nothing of this op follows the storage dtype
+  const run = (ctx: Context) => {
+    ctx.storage = "bf16";
+    try {
+      return execute(ctx, c);
+    } finally {
+      ctx.storage = "f32";
+    }
+  };
+  const want = bf16StandIn ? execute(pair.cpu, c, false, true) : run(pair.cpu);
+  let got: Outputs;
+  try {
+    got = run(pair.gpu);
+  } catch (e) {
+    if (!bf16Required && e instanceof DusaError && e.status === 4 && /bf16/.test(e.detail)) {
+      if (!bf16Missing.has(c.op)) console.log(`cuda: bf16 storage not implemented for ${c.op} yet (DUSA_CUDA_BF16=required fails on it)`);
+      bf16Missing.add(c.op);
+      return;
+    }
+    throw e;
+  }
+  const floors = c.absFloor ? execute(pair.cpu, c, true, true) : null;
+  compareAll({ ...c, label: `${c.label} [bf16]` }, got, want, floors, act);
+}
+
+/** Runs the case on both contexts and compares every output (and again in bf16 storage). Returns the CPU's fp32 outputs. */
+export function check(pair: Pair, c: Case): Outputs {
+  const want = execute(pair.cpu, c);
+  if (!bf16StandIn) {
+    const got = execute(pair.gpu, c);
+    const floors = c.absFloor ? execute(pair.cpu, c, true) : null;
+    compareAll(c, got, want, floors, null);
+  }
+  checkBf16(pair, c);
   return want;
 }
 
