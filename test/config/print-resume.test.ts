@@ -52,7 +52,17 @@ describe("resume", () => {
     }
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as ConfigError).message).toContain(`method.lr: cannot change when resuming ${run}`);
-    expect(() => loadConfig([`resume=${run}`, "method=tent"])).toThrow("method: cannot change when resuming");
+    expect(() => loadConfig([`resume=${run}`, "method=tent"])).toThrow(/method: cannot change when resuming .*: method\.name is "dusa" in the run, "tent" from this command line/);
+  });
+
+  test("the run's own command line given again with resume= is accepted, group choices included", () => {
+    const argv = ["experiment=fmnist_tent", "method=tent", "data.limit=50", "name=again"];
+    const tentRun = join(dir, "tent-run");
+    mkdirSync(tentRun, { recursive: true });
+    const first = loadConfig(argv).config;
+    writeFileSync(join(tentRun, "config.yaml"), printConfig(first, ["configs/default.yaml"]));
+    expect(loadConfig([...argv, `resume=${tentRun}`, "threads=1"]).config).toEqual({ ...first, resume: tentRun, threads: 1 });
+    expect(() => loadConfig(["experiment=fmnist", "data.limit=50", "name=again", `resume=${tentRun}`])).toThrow(/experiment: cannot change when resuming .* in the run, .* from this command line/);
   });
 
   test("a folder without config.yaml is not a run", () => {
