@@ -94,24 +94,24 @@ __global__ void silu_backward_kernel(T* din, const T* dout, const T* in, uint64_
 
 // out = x + gate[b] * y over (B, T, C); row = i / C, b = row / T
 template <class T>
-__global__ void gated_residual_forward_kernel(T* out, const T* x, const T* y, const float* gate, int64_t total, int C,
+__global__ void gated_residual_forward_kernel(T* out, const T* x, const T* y, const T* gate, int64_t total, int C,
                                               int T_rows, int gate_stride) {
   GRID_STRIDE(i, total) {
     int64_t row = i / C;
     int c = (int)(i % C);
-    float g = gate[(row / T_rows) * gate_stride + c];
+    float g = (float)gate[(row / T_rows) * gate_stride + c];
     out[i] = (T)((float)x[i] + g * (float)y[i]);
   }
 }
 
 // dy = gate[b] * dout
 template <class T>
-__global__ void gated_residual_dy_kernel(T* dy, const T* dout, const float* gate, int64_t total, int C, int T_rows,
+__global__ void gated_residual_dy_kernel(T* dy, const T* dout, const T* gate, int64_t total, int C, int T_rows,
                                          int gate_stride) {
   GRID_STRIDE(i, total) {
     int64_t row = i / C;
     int c = (int)(i % C);
-    dy[i] = (T)(gate[(row / T_rows) * gate_stride + c] * (float)dout[i]);
+    dy[i] = (T)((float)gate[(row / T_rows) * gate_stride + c] * (float)dout[i]);
   }
 }
 
@@ -126,10 +126,11 @@ struct GateTerms {
   }
 };
 
+template <class T>
 struct WriteGate {
-  float* dgate;
+  T* dgate;
   int gate_stride;
-  __device__ void operator()(int64_t b, int c, const double* sums) const { dgate[b * gate_stride + c] = (float)sums[0]; }
+  __device__ void operator()(int64_t b, int c, const double* sums) const { dgate[b * gate_stride + c] = (T)(float)sums[0]; }
 };
 
 }  // namespace
@@ -186,35 +187,44 @@ int dusa_silu_backward(dusa_ctx* ctx, float* din, const float* dout, const float
 
 int dusa_gated_residual_forward(dusa_ctx* ctx, float* out, const float* x, const float* y, const float* gate, int B,
                                 int T, int C, int gate_stride) {
-  DUSA_OP_F32_STORAGE(ctx);
+  DUSA_OP(ctx);
   CHECK_PTR(out); CHECK_PTR(x); CHECK_PTR(y); CHECK_PTR(gate);
   CHECK_POS(B); CHECK_POS(T); CHECK_POS(C);
   CHECK_ARG(gate_stride >= C, "%s: gate_stride (%d) must be >= C (%d)", __func__, gate_stride, C);
   int64_t total = (int64_t)B * T * C;
-  gated_residual_forward_kernel<<<dusa::capped_blocks(total, THREADS), THREADS, 0, ctx->stream>>>(out, x, y, gate, total,
-                                                                                                 C, T, gate_stride);
+  dusa::with_storage(ctx, [&](auto t) {
+    using S = decltype(t);
+    gated_residual_forward_kernel<<<dusa::capped_blocks(total, THREADS), THREADS, 0, ctx->stream>>>(
+        dusa::act<S>(out), dusa::act<S>(x), dusa::act<S>(y), dusa::act<S>(gate), total, C, T, gate_stride);
+  });
   CHECK_LAUNCH();
   return DUSA_OK;
 }
 
 int dusa_gated_residual_backward(dusa_ctx* ctx, float* dx, float* dy, float* dgate, const float* dout, const float* y,
                                  const float* gate, int B, int T, int C, int gate_stride) {
-  DUSA_OP_F32_STORAGE(ctx);
+  DUSA_OP(ctx);
   CHECK_PTR(dout);
   CHECK_POS(B); CHECK_POS(T); CHECK_POS(C);
   CHECK_ARG(gate_stride >= C, "%s: gate_stride (%d) must be >= C (%d)", __func__, gate_stride, C);
   CHECK_ARG(!dy || gate, "%s: gate is null but dy is requested", __func__);
   CHECK_ARG(!dgate || y, "%s: y is null but dgate is requested", __func__);
   int64_t total = (int64_t)B * T * C;
+  size_t element = ctx->storage == DUSA_DTYPE_BF16 ? 2 : 4;
   // the same order as the CPU (dx, dy, dgate), so aliased outputs behave alike
-  if (dx && dx != dout) CHECK_CUDA(cudaMemcpyAsync(dx, dout, total * sizeof(float), cudaMemcpyDeviceToDevice, ctx->stream));
-  if (dy) {
-    gated_residual_dy_kernel<<<dusa::capped_blocks(total, THREADS), THREADS, 0, ctx->stream>>>(dy, dout, gate, total, C,
-                                                                                               T, gate_stride);
-    CHECK_LAUNCH();
-  }
-  if (dgate)
-    return dusa::column_sums<1>(ctx, __func__, GateTerms<float>{dout, y, C}, WriteGate{dgate, gate_stride}, B, T, C);
+  if (dx && dx != dout) CHECK_CUDA(cudaMemcpyAsync(dx, dout, total * element, cudaMemcpyDeviceToDevice, ctx->stream));
+  int status = DUSA_OK;
+  dusa::with_storage(ctx, [&](auto t) {
+    using S = decltype(t);
+    if (dy)
+      gated_residual_dy_kernel<<<dusa::capped_blocks(total, THREADS), THREADS, 0, ctx->stream>>>(
+          dusa::act<S>(dy), dusa::act<S>(dout), dusa::act<S>(gate), total, C, T, gate_stride);
+    if (dgate && cudaPeekAtLastError() == cudaSuccess)
+      status = dusa::column_sums<1>(ctx, "dusa_gated_residual_backward", GateTerms<S>{dusa::act<S>(dout), dusa::act<S>(y), C},
+                                    WriteGate<S>{dusa::act<S>(dgate), gate_stride}, B, T, C);
+  });
+  if (status != DUSA_OK) return status;
+  CHECK_LAUNCH();
   return DUSA_OK;
 }
 

@@ -485,11 +485,11 @@ int prepare(K kernel, int smem_bytes, const char* fn) {
   return DUSA_OK;
 }
 
-template <int HDP>
-int forward_hd(dusa_ctx* ctx, float* out, float* lse, const float* q, const float* k, const float* v, const Attn& a) {
+template <typename T, int HDP>
+int forward_hd(dusa_ctx* ctx, T* out, float* lse, const T* q, const T* k, const T* v, const Attn& a) {
   using C = Cfg<HDP>;
   using S = FwdShape<HDP, C::F_BQ, C::F_BK, C::TX, C::DC, C::NT>;
-  auto kernel = attn_forward_kernel<float, HDP, C::F_BQ, C::F_BK, C::TX, C::DC, C::NT>;
+  auto kernel = attn_forward_kernel<T, HDP, C::F_BQ, C::F_BK, C::TX, C::DC, C::NT>;
   const int smem = S::smem_floats * (int)sizeof(float);
   unsigned blocks = 0;
   if (int status = grid_for("dusa_attention_forward", a.T, C::F_BQ, a.NH, a.B, &blocks)) return status;
@@ -499,15 +499,15 @@ int forward_hd(dusa_ctx* ctx, float* out, float* lse, const float* q, const floa
   return err == cudaSuccess ? DUSA_OK : dusa::cuda_fail(err, "dusa_attention_forward", "kernel launch");
 }
 
-template <int HDP>
-int backward_hd(dusa_ctx* ctx, float* dq, float* dk, float* dv, const float* dout, const float* q, const float* k,
-                const float* v, const float* lse, const float* D, const Attn& a) {
+template <typename T, int HDP>
+int backward_hd(dusa_ctx* ctx, T* dq, T* dk, T* dv, const T* dout, const T* q, const T* k, const T* v, const float* lse,
+                const float* D, const Attn& a) {
   using C = Cfg<HDP>;
   const char* fn = "dusa_attention_backward";
   unsigned blocks = 0;
   if (dk || dv) {
     using S = DkvShape<HDP, C::KV_BQ, C::KV_BK, C::TX, C::DC, C::NT>;
-    auto kernel = attn_backward_dkdv_kernel<float, HDP, C::KV_BQ, C::KV_BK, C::TX, C::DC, C::NT>;
+    auto kernel = attn_backward_dkdv_kernel<T, HDP, C::KV_BQ, C::KV_BK, C::TX, C::DC, C::NT>;
     const int smem = S::smem_floats * (int)sizeof(float);
     if (int status = grid_for(fn, a.T, C::KV_BK, a.NH, a.B, &blocks)) return status;
     if (int status = prepare(kernel, smem, fn)) return status;
@@ -517,7 +517,7 @@ int backward_hd(dusa_ctx* ctx, float* dq, float* dk, float* dv, const float* dou
   }
   if (dq) {
     using S = DqShape<HDP, C::Q_BQ, C::Q_BK, C::TX, C::DC, C::NT>;
-    auto kernel = attn_backward_dq_kernel<float, HDP, C::Q_BQ, C::Q_BK, C::TX, C::DC, C::NT>;
+    auto kernel = attn_backward_dq_kernel<T, HDP, C::Q_BQ, C::Q_BK, C::TX, C::DC, C::NT>;
     const int smem = S::smem_floats * (int)sizeof(float);
     if (int status = grid_for(fn, a.T, C::Q_BQ, a.NH, a.B, &blocks)) return status;
     if (int status = prepare(kernel, smem, fn)) return status;
@@ -542,26 +542,31 @@ extern "C" {
 
 int dusa_attention_forward(dusa_ctx* ctx, float* out, float* lse, const float* q, const float* k, const float* v, int B,
                            int T, int NH, int HD, int row_stride) {
-  DUSA_OP_F32_STORAGE(ctx);
+  DUSA_OP(ctx);
   CHECK_PTR(out); CHECK_PTR(lse); CHECK_PTR(q); CHECK_PTR(k); CHECK_PTR(v);
   if (int status = check_sizes(__func__, B, T, NH, HD, row_stride)) return status;
   Attn a{B, T, NH, HD, row_stride, (float)(1.0 / std::sqrt((double)HD))};
-  switch (padded_hd(HD)) {
-    case 8: return forward_hd<8>(ctx, out, lse, q, k, v, a);
-    case 16: return forward_hd<16>(ctx, out, lse, q, k, v, a);
-    case 32: return forward_hd<32>(ctx, out, lse, q, k, v, a);
-    case 64: return forward_hd<64>(ctx, out, lse, q, k, v, a);
-    case 72: return forward_hd<72>(ctx, out, lse, q, k, v, a);
-    case 128: return forward_hd<128>(ctx, out, lse, q, k, v, a);
-    case 256: return forward_hd<256>(ctx, out, lse, q, k, v, a);
-    default: return forward_hd<512>(ctx, out, lse, q, k, v, a);
-  }
+  return dusa::with_storage(ctx, [&](auto t) {
+    using S = decltype(t);
+    S* o = dusa::act<S>(out);
+    const S *qs = dusa::act<S>(q), *ks = dusa::act<S>(k), *vs = dusa::act<S>(v);
+    switch (padded_hd(HD)) {
+      case 8: return forward_hd<S, 8>(ctx, o, lse, qs, ks, vs, a);
+      case 16: return forward_hd<S, 16>(ctx, o, lse, qs, ks, vs, a);
+      case 32: return forward_hd<S, 32>(ctx, o, lse, qs, ks, vs, a);
+      case 64: return forward_hd<S, 64>(ctx, o, lse, qs, ks, vs, a);
+      case 72: return forward_hd<S, 72>(ctx, o, lse, qs, ks, vs, a);
+      case 128: return forward_hd<S, 128>(ctx, o, lse, qs, ks, vs, a);
+      case 256: return forward_hd<S, 256>(ctx, o, lse, qs, ks, vs, a);
+      default: return forward_hd<S, 512>(ctx, o, lse, qs, ks, vs, a);
+    }
+  });
 }
 
 int dusa_attention_backward(dusa_ctx* ctx, float* dq, float* dk, float* dv, const float* dout, const float* q,
                             const float* k, const float* v, const float* out, const float* lse, int B, int T, int NH,
                             int HD, int row_stride) {
-  DUSA_OP_F32_STORAGE(ctx);
+  DUSA_OP(ctx);
   CHECK_PTR(dout); CHECK_PTR(q); CHECK_PTR(k); CHECK_PTR(v); CHECK_PTR(out); CHECK_PTR(lse);
   if (int status = check_sizes(__func__, B, T, NH, HD, row_stride)) return status;
   if (!dq && !dk && !dv) return DUSA_OK;
@@ -569,18 +574,24 @@ int dusa_attention_backward(dusa_ctx* ctx, float* dq, float* dk, float* dv, cons
   const int64_t rows = (int64_t)B * NH * T;
   float* D = dusa::workspace(ctx, (uint64_t)rows);  // (B, NH, T)
   if (!D) return DUSA_ERR_OOM;
-  attn_rowdot_kernel<<<dusa::capped_blocks((uint64_t)rows * 32, 256), 256, 0, ctx->stream>>>(D, dout, out, a);
-  CHECK_LAUNCH();
-  switch (padded_hd(HD)) {
-    case 8: return backward_hd<8>(ctx, dq, dk, dv, dout, q, k, v, lse, D, a);
-    case 16: return backward_hd<16>(ctx, dq, dk, dv, dout, q, k, v, lse, D, a);
-    case 32: return backward_hd<32>(ctx, dq, dk, dv, dout, q, k, v, lse, D, a);
-    case 64: return backward_hd<64>(ctx, dq, dk, dv, dout, q, k, v, lse, D, a);
-    case 72: return backward_hd<72>(ctx, dq, dk, dv, dout, q, k, v, lse, D, a);
-    case 128: return backward_hd<128>(ctx, dq, dk, dv, dout, q, k, v, lse, D, a);
-    case 256: return backward_hd<256>(ctx, dq, dk, dv, dout, q, k, v, lse, D, a);
-    default: return backward_hd<512>(ctx, dq, dk, dv, dout, q, k, v, lse, D, a);
-  }
+  return dusa::with_storage(ctx, [&](auto t) {
+    using S = decltype(t);
+    S *dqs = dusa::act<S>(dq), *dks = dusa::act<S>(dk), *dvs = dusa::act<S>(dv);
+    const S *g = dusa::act<S>(dout), *qs = dusa::act<S>(q), *ks = dusa::act<S>(k), *vs = dusa::act<S>(v);
+    attn_rowdot_kernel<<<dusa::capped_blocks((uint64_t)rows * 32, 256), 256, 0, ctx->stream>>>(D, g, dusa::act<S>(out), a);
+    cudaError_t err = cudaGetLastError();
+    if (err != cudaSuccess) return dusa::cuda_fail(err, "dusa_attention_backward", "kernel launch (rowdot)");
+    switch (padded_hd(HD)) {
+      case 8: return backward_hd<S, 8>(ctx, dqs, dks, dvs, g, qs, ks, vs, lse, D, a);
+      case 16: return backward_hd<S, 16>(ctx, dqs, dks, dvs, g, qs, ks, vs, lse, D, a);
+      case 32: return backward_hd<S, 32>(ctx, dqs, dks, dvs, g, qs, ks, vs, lse, D, a);
+      case 64: return backward_hd<S, 64>(ctx, dqs, dks, dvs, g, qs, ks, vs, lse, D, a);
+      case 72: return backward_hd<S, 72>(ctx, dqs, dks, dvs, g, qs, ks, vs, lse, D, a);
+      case 128: return backward_hd<S, 128>(ctx, dqs, dks, dvs, g, qs, ks, vs, lse, D, a);
+      case 256: return backward_hd<S, 256>(ctx, dqs, dks, dvs, g, qs, ks, vs, lse, D, a);
+      default: return backward_hd<S, 512>(ctx, dqs, dks, dvs, g, qs, ks, vs, lse, D, a);
+    }
+  });
 }
 
 }  // extern "C"

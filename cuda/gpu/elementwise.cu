@@ -90,29 +90,39 @@ int dusa_scale(dusa_ctx* ctx, float* x, float alpha, uint64_t n) {
 }
 
 int dusa_channel_scale_forward(dusa_ctx* ctx, float* out, const float* in, const float* scale, int rows, int C) {
-  DUSA_OP_F32_STORAGE(ctx);
+  DUSA_OP(ctx);
   CHECK_PTR(out); CHECK_PTR(in); CHECK_PTR(scale);
   CHECK_POS(rows); CHECK_POS(C);
   int64_t total = (int64_t)rows * C;
-  channel_scale_kernel<<<dusa::capped_blocks(total, THREADS), THREADS, 0, ctx->stream>>>(out, in, scale, total, C);
+  dusa::with_storage(ctx, [&](auto t) {
+    using S = decltype(t);
+    channel_scale_kernel<<<dusa::capped_blocks(total, THREADS), THREADS, 0, ctx->stream>>>(dusa::act<S>(out), dusa::act<S>(in), scale, total, C);
+  });
   CHECK_LAUNCH();
   return DUSA_OK;
 }
 
 int dusa_channel_scale_backward(dusa_ctx* ctx, float* din, float* dscale, const float* dout, const float* in,
                                 const float* scale, int rows, int C) {
-  DUSA_OP_F32_STORAGE(ctx);
+  DUSA_OP(ctx);
   CHECK_PTR(dout);
   CHECK_POS(rows); CHECK_POS(C);
   CHECK_ARG(!din || scale, "%s: scale is null but din is requested", __func__);
   CHECK_ARG(!dscale || in, "%s: in is null but dscale is requested", __func__);
   if (din) {
     int64_t total = (int64_t)rows * C;
-    channel_scale_kernel<<<dusa::capped_blocks(total, THREADS), THREADS, 0, ctx->stream>>>(din, dout, scale, total, C);
+    dusa::with_storage(ctx, [&](auto t) {
+      using S = decltype(t);
+      channel_scale_kernel<<<dusa::capped_blocks(total, THREADS), THREADS, 0, ctx->stream>>>(dusa::act<S>(din), dusa::act<S>(dout), scale, total, C);
+    });
     CHECK_LAUNCH();
   }
   if (dscale)
-    return dusa::column_sums<1>(ctx, __func__, ScaleTerms<float>{dout, in, C}, AccumulateScale{dscale}, 1, rows, C);
+    return ctx->storage == DUSA_DTYPE_BF16
+               ? dusa::column_sums<1>(ctx, __func__,
+                                      ScaleTerms<__nv_bfloat16>{dusa::act<__nv_bfloat16>(dout), dusa::act<__nv_bfloat16>(in), C},
+                                      AccumulateScale{dscale}, 1, rows, C)
+               : dusa::column_sums<1>(ctx, __func__, ScaleTerms<float>{dout, in, C}, AccumulateScale{dscale}, 1, rows, C);
   return DUSA_OK;
 }
 

@@ -17,15 +17,15 @@ __global__ void embedding_forward_kernel(T* out, const int32_t* ids, const T* ta
     out[i] = table[(int64_t)ids[i / C] * C + (int64_t)(i % C)];
 }
 
-// dtable[ids[n]] += dout[n], rows added in order n = 0..N-1
+// dtable[ids[n]] += dout[n], rows added in order n = 0..N-1 (dtable a parameter gradient, fp32; dout the storage type)
 template <typename T>
-__global__ void embedding_backward_kernel(T* dtable, const T* dout, const int32_t* ids, int N, int C) {
+__global__ void embedding_backward_kernel(float* dtable, const T* dout, const int32_t* ids, int N, int C) {
   for (int n = blockIdx.x; n < N; n += gridDim.x) {
     const int id = ids[n];
     int earlier = 0;
     for (int m = threadIdx.x; m < n && !earlier; m += blockDim.x) earlier = ids[m] == id;
     if (__syncthreads_or(earlier)) continue;  // a lower row owns this id
-    T* d = dtable + (int64_t)id * C;
+    float* d = dtable + (int64_t)id * C;
     for (int c = threadIdx.x; c < C; c += blockDim.x) {
       float acc = dusa::to_f32(d[c]);
       for (int m = n; m < N; m++)
@@ -69,22 +69,28 @@ int check_ids(dusa_ctx* ctx, const int32_t* ids, int N, int V, const char* fn) {
 extern "C" {
 
 int dusa_embedding_forward(dusa_ctx* ctx, float* out, const int32_t* ids, const float* table, int N, int C, int V) {
-  DUSA_OP_F32_STORAGE(ctx);
+  DUSA_OP(ctx);
   CHECK_PTR(out); CHECK_PTR(ids); CHECK_PTR(table);
   CHECK_POS(N); CHECK_POS(C); CHECK_POS(V);
   if (int status = check_ids(ctx, ids, N, V, __func__)) return status;
-  embedding_forward_kernel<<<dusa::capped_blocks((uint64_t)N * C, 256), 256, 0, ctx->stream>>>(out, ids, table, N, C);
+  dusa::with_storage(ctx, [&](auto t) {
+    using S = decltype(t);
+    embedding_forward_kernel<<<dusa::capped_blocks((uint64_t)N * C, 256), 256, 0, ctx->stream>>>(dusa::act<S>(out), ids, dusa::act<S>(table), N, C);
+  });
   CHECK_LAUNCH();
   return DUSA_OK;
 }
 
 int dusa_embedding_backward(dusa_ctx* ctx, float* dtable, const float* dout, const int32_t* ids, int N, int C, int V) {
-  DUSA_OP_F32_STORAGE(ctx);
+  DUSA_OP(ctx);
   CHECK_PTR(dtable); CHECK_PTR(dout); CHECK_PTR(ids);
   CHECK_POS(N); CHECK_POS(C); CHECK_POS(V);
   if (int status = check_ids(ctx, ids, N, V, __func__)) return status;
   const unsigned blocks = (unsigned)(N < 65535 * 8 ? N : 65535 * 8);
-  embedding_backward_kernel<<<blocks, 256, 0, ctx->stream>>>(dtable, dout, ids, N, C);
+  dusa::with_storage(ctx, [&](auto t) {
+    using S = decltype(t);
+    embedding_backward_kernel<<<blocks, 256, 0, ctx->stream>>>(dtable, dusa::act<S>(dout), ids, N, C);
+  });
   CHECK_LAUNCH();
   return DUSA_OK;
 }

@@ -27,19 +27,19 @@ struct LossArgs {
 };
 
 template <typename T>
-__device__ __forceinline__ double weighted(const float* wb, const T* pb, int K, int D, int d) {
+__device__ __forceinline__ double weighted(const T* wb, const T* pb, int K, int D, int d) {
   double v = 0.0;
-  for (int k = 0; k < K; k++) v += (double)wb[k] * dusa::to_f32(pb[(int64_t)k * D + d]);
+  for (int k = 0; k < K; k++) v += (double)dusa::to_f32(wb[k]) * dusa::to_f32(pb[(int64_t)k * D + d]);
   return v;
 }
 
 template <typename T>
-__global__ void __launch_bounds__(kThreads) flow_loss_rows_kernel(RowStats* stats, double* gbuf, float* dw, T* dp,
-                                                                  const float* w, const T* p, const T* target,
+__global__ void __launch_bounds__(kThreads) flow_loss_rows_kernel(RowStats* stats, double* gbuf, T* dw, T* dp,
+                                                                  const T* w, const T* p, const T* target,
                                                                   LossArgs a) {
   __shared__ double shared[32];
   const int b = blockIdx.x, K = a.K, D = a.D;
-  const float* wb = w + (int64_t)b * K;
+  const T* wb = w + (int64_t)b * K;
   const T* pb = p + (int64_t)b * K * D;  // (K, D)
   const T* tb = target + (int64_t)b * D;
   double se = 0.0, dot = 0.0, pp = 0.0, tt = 0.0;
@@ -76,7 +76,7 @@ __global__ void __launch_bounds__(kThreads) flow_loss_rows_kernel(RowStats* stat
     double v = weighted(wb, pb, K, D, d), t = dusa::to_f32(tb[d]);
     double g = ca * (v - t) + c_t * t + c_p * v;
     if (dp)
-      for (int k = 0; k < K; k++) dusa::store_f32(dp + ((int64_t)b * K + k) * D + d, (float)(wb[k] * g));
+      for (int k = 0; k < K; k++) dusa::store_f32(dp + ((int64_t)b * K + k) * D + d, (float)(dusa::to_f32(wb[k]) * g));
     if (gb) gb[d] = g;  // read back below by this same thread only
   }
   if (!dw) return;
@@ -84,7 +84,7 @@ __global__ void __launch_bounds__(kThreads) flow_loss_rows_kernel(RowStats* stat
     double acc = 0.0;
     for (int d = threadIdx.x; d < D; d += blockDim.x) acc += gb[d] * dusa::to_f32(pb[(int64_t)k * D + d]);
     acc = dusa::block_sum(acc, shared);
-    if (threadIdx.x == 0) dw[(int64_t)b * K + k] = (float)acc;
+    if (threadIdx.x == 0) dusa::store_f32(dw + (int64_t)b * K + k, (float)acc);
   }
 }
 
@@ -111,7 +111,7 @@ extern "C" {
 int dusa_flow_loss(dusa_ctx* ctx, float* terms, float* dw, float* dp, const float* w, const float* p,
                    const float* target, int B, int K, int D, float w_mse, float w_norm_l2, float w_cosine,
                    float grad_scale) {
-  DUSA_OP_F32_STORAGE(ctx);
+  DUSA_OP(ctx);
   if (int s = dusa::flow_loss_args(__func__, terms, w, p, target, B, K, D, w_mse, w_norm_l2, w_cosine, grad_scale)) return s;
   // workspace: stats (B RowStats), then g (B, D) doubles when dw is wanted
   const uint64_t stats_floats = 4 * (uint64_t)B, g_floats = dw ? 2 * (uint64_t)B * D : 0;
@@ -120,7 +120,10 @@ int dusa_flow_loss(dusa_ctx* ctx, float* terms, float* dw, float* dp, const floa
   RowStats* stats = (RowStats*)ws;
   double* gbuf = dw ? (double*)(ws + stats_floats) : nullptr;
   LossArgs a{B, K, D, w_mse, w_norm_l2, w_cosine, grad_scale};
-  flow_loss_rows_kernel<<<B, kThreads, 0, ctx->stream>>>(stats, gbuf, dw, dp, w, p, target, a);
+  dusa::with_storage(ctx, [&](auto t) {
+    using S = decltype(t);
+    flow_loss_rows_kernel<<<B, kThreads, 0, ctx->stream>>>(stats, gbuf, dusa::act<S>(dw), dusa::act<S>(dp), dusa::act<S>(w), dusa::act<S>(p), dusa::act<S>(target), a);
+  });
   CHECK_LAUNCH();
   flow_loss_terms_kernel<<<1, 32, 0, ctx->stream>>>((float*)dusa::scalar_target(ctx, terms), stats, a);
   CHECK_LAUNCH();

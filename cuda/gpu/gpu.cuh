@@ -51,14 +51,12 @@ inline unsigned capped_blocks(uint64_t n, unsigned threads) {
   return (unsigned)(b < 65535 * 8 ? (b ? b : 1) : 65535 * 8);
 }
 
-// Runs launch(T{}) with T the context's storage type of dusa_act arguments: float, or __nv_bfloat16 in bf16
+// Runs launch(T{}) (and returns what it returns) with T the context's storage type of dusa_act arguments: float, or __nv_bfloat16 in bf16
 // storage (the kernels load it, compute in float and store it rounded to nearest even).
 template <class Launch>
-void with_storage(const dusa_ctx* ctx, Launch&& launch) {
-  if (ctx->storage == DUSA_DTYPE_BF16)
-    launch(__nv_bfloat16{});
-  else
-    launch(float{});
+auto with_storage(const dusa_ctx* ctx, Launch&& launch) {
+  if (ctx->storage == DUSA_DTYPE_BF16) return launch(__nv_bfloat16{});
+  return launch(float{});
 }
 
 // A dusa_act pointer as the storage type chosen by with_storage.

@@ -128,17 +128,20 @@ extern "C" {
 
 int dusa_groupnorm_forward(dusa_ctx* ctx, float* out, float* mean, float* rstd, const float* in, const float* weight,
                            const float* bias, int B, int C, int HW, int G, float eps, int silu) {
-  DUSA_OP_F32_STORAGE(ctx);
+  DUSA_OP(ctx);
   CHECK_PTR(out); CHECK_PTR(mean); CHECK_PTR(rstd); CHECK_PTR(in);
   CHECK_GROUPNORM_SIZES();
   CHECK_ARG(eps >= 0, "%s: eps must be >= 0", __func__);
   int Cg = C / G;
   int64_t groups = (int64_t)B * G, total = (int64_t)B * C * HW;
   unsigned grid = (unsigned)(groups < 65535 * 8 ? groups : 65535 * 8);
-  groupnorm_stats_kernel<<<grid, STATS_THREADS, 0, ctx->stream>>>(mean, rstd, in, groups, (int64_t)Cg * HW, eps);
-  CHECK_LAUNCH();
-  groupnorm_apply_kernel<<<dusa::capped_blocks(total, 256), 256, 0, ctx->stream>>>(out, in, mean, rstd, weight, bias,
-                                                                                   total, C, HW, Cg, silu);
+  dusa::with_storage(ctx, [&](auto t) {
+    using T = decltype(t);
+    groupnorm_stats_kernel<<<grid, STATS_THREADS, 0, ctx->stream>>>(mean, rstd, dusa::act<T>(in), groups,
+                                                                    (int64_t)Cg * HW, eps);
+    groupnorm_apply_kernel<<<dusa::capped_blocks(total, 256), 256, 0, ctx->stream>>>(
+        dusa::act<T>(out), dusa::act<T>(in), mean, rstd, weight, bias, total, C, HW, Cg, silu);
+  });
   CHECK_LAUNCH();
   return DUSA_OK;
 }
@@ -146,7 +149,7 @@ int dusa_groupnorm_forward(dusa_ctx* ctx, float* out, float* mean, float* rstd, 
 int dusa_groupnorm_backward(dusa_ctx* ctx, float* din, float* dweight, float* dbias, const float* dout, const float* in,
                             const float* weight, const float* bias, const float* mean, const float* rstd, int B, int C,
                             int HW, int G, int silu) {
-  DUSA_OP_F32_STORAGE(ctx);
+  DUSA_OP(ctx);
   CHECK_PTR(dout); CHECK_PTR(in); CHECK_PTR(mean); CHECK_PTR(rstd);
   CHECK_GROUPNORM_SIZES();
   if (!din && !dweight && !dbias) return DUSA_OK;
@@ -157,15 +160,18 @@ int dusa_groupnorm_backward(dusa_ctx* ctx, float* din, float* dweight, float* db
   if (!ws) return DUSA_ERR_OOM;
   double* partial = reinterpret_cast<double*>(ws);
   float* coef = ws + 4 * planes;
-  GroupGrad<float> gg{dout, in, weight, bias, mean, rstd, C, HW, G, Cg, silu};
-  int status = dusa::plane_sums<2>(ctx, __func__, partial, gg, planes, HW);
-  if (status != DUSA_OK) return status;
-  if (din) {
+  int status = DUSA_OK;
+  dusa::with_storage(ctx, [&](auto t) {
+    using T = decltype(t);
+    GroupGrad<T> gg{dusa::act<T>(dout), dusa::act<T>(in), weight, bias, mean, rstd, C, HW, G, Cg, silu};
+    status = dusa::plane_sums<2>(ctx, "dusa_groupnorm_backward", partial, gg, planes, HW);
+    if (status != DUSA_OK || !din) return;
     groupnorm_coef_kernel<<<dusa::capped_blocks(groups, 256), 256, 0, ctx->stream>>>(coef, partial, weight, B, C, G, HW);
-    CHECK_LAUNCH();
-    groupnorm_input_grad_kernel<<<dusa::capped_blocks(total, 256), 256, 0, ctx->stream>>>(din, gg, coef, total);
-    CHECK_LAUNCH();
-  }
+    groupnorm_input_grad_kernel<<<dusa::capped_blocks(total, 256), 256, 0, ctx->stream>>>(dusa::act<T>(din), gg, coef,
+                                                                                          total);
+  });
+  if (status != DUSA_OK) return status;
+  CHECK_LAUNCH();
   if (dweight || dbias) {
     dusa::plane_finish_kernel<true><<<dusa::capped_blocks(C, 256), 256, 0, ctx->stream>>>(dweight, dbias, partial, B, C);
     CHECK_LAUNCH();

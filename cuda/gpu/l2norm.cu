@@ -54,22 +54,28 @@ __global__ void l2norm_backward_kernel(T* din, const T* dout, const T* in, const
 extern "C" {
 
 int dusa_l2norm_forward(dusa_ctx* ctx, float* out, float* norm, const float* in, int N, int C, float eps) {
-  DUSA_OP_F32_STORAGE(ctx);
+  DUSA_OP(ctx);
   CHECK_PTR(out); CHECK_PTR(norm); CHECK_PTR(in);
   CHECK_POS(N); CHECK_POS(C);
   CHECK_ARG(eps >= 0.0f, "%s: eps must be >= 0, got %g", __func__, (double)eps);
-  l2norm_forward_kernel<<<dusa::capped_blocks((uint64_t)N * 32, kThreads), kThreads, 0, ctx->stream>>>(out, norm, in, N, C, eps);
+  dusa::with_storage(ctx, [&](auto t) {
+    using S = decltype(t);
+    l2norm_forward_kernel<<<dusa::capped_blocks((uint64_t)N * 32, kThreads), kThreads, 0, ctx->stream>>>(dusa::act<S>(out), norm, dusa::act<S>(in), N, C, eps);
+  });
   CHECK_LAUNCH();
   return DUSA_OK;
 }
 
 int dusa_l2norm_backward(dusa_ctx* ctx, float* din, const float* dout, const float* in, const float* norm, int N, int C,
                          float eps) {
-  DUSA_OP_F32_STORAGE(ctx);
+  DUSA_OP(ctx);
   CHECK_PTR(din); CHECK_PTR(dout); CHECK_PTR(in); CHECK_PTR(norm);
   CHECK_POS(N); CHECK_POS(C);
   CHECK_ARG(eps >= 0.0f, "%s: eps must be >= 0, got %g", __func__, (double)eps);
-  l2norm_backward_kernel<<<dusa::capped_blocks((uint64_t)N * 32, kThreads), kThreads, 0, ctx->stream>>>(din, dout, in, norm, N, C, eps);
+  dusa::with_storage(ctx, [&](auto t) {
+    using S = decltype(t);
+    l2norm_backward_kernel<<<dusa::capped_blocks((uint64_t)N * 32, kThreads), kThreads, 0, ctx->stream>>>(dusa::act<S>(din), dusa::act<S>(dout), dusa::act<S>(in), norm, N, C, eps);
+  });
   CHECK_LAUNCH();
   return DUSA_OK;
 }

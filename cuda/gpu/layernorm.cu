@@ -41,7 +41,7 @@ inline unsigned row_grid(int64_t rows, int C) {
 // shift/scale rows of batch row / T at stride mod_stride.
 template <int ROW_THREADS, class T>
 __global__ void layernorm_forward_kernel(T* out, float* mean, float* rstd, const T* in, const float* weight,
-                                         const float* bias, const float* shift, const float* scale, int64_t rows,
+                                         const float* bias, const T* shift, const T* scale, int64_t rows,
                                          int C, int64_t T_rows, int mod_stride, float eps) {
   __shared__ double shared[32];
   RowIter<ROW_THREADS> it;
@@ -64,9 +64,10 @@ __global__ void layernorm_forward_kernel(T* out, float* mean, float* rstd, const
     }
     if (scale) {
       int64_t b = row / T_rows;
-      const float* sh = shift + b * mod_stride;
-      const float* sc = scale + b * mod_stride;
-      for (int c = it.lane; c < C; c += ROW_THREADS) y[c] = (T)(((float)x[c] - mf) * rf * (1.0f + sc[c]) + sh[c]);
+      const T* sh = shift + b * mod_stride;
+      const T* sc = scale + b * mod_stride;
+      for (int c = it.lane; c < C; c += ROW_THREADS)
+        y[c] = (T)(((float)x[c] - mf) * rf * (1.0f + (float)sc[c]) + (float)sh[c]);
     } else {
       for (int c = it.lane; c < C; c += ROW_THREADS) {
         float v = ((float)x[c] - mf) * rf;
@@ -81,7 +82,7 @@ __global__ void layernorm_forward_kernel(T* out, float* mean, float* rstd, const
 // din of rows (overwrite). dxhat = dout * weight (or dout when weight is null), or dout * (1 + scale[b]) when
 // scale is given (modulate).
 template <int ROW_THREADS, class T>
-__global__ void layernorm_backward_kernel(T* din, const T* dout, const T* in, const float* weight, const float* scale,
+__global__ void layernorm_backward_kernel(T* din, const T* dout, const T* in, const float* weight, const T* scale,
                                           const float* mean, const float* rstd, int64_t rows, int C, int64_t T_rows,
                                           int mod_stride) {
   __shared__ double shared[32];
@@ -89,10 +90,10 @@ __global__ void layernorm_backward_kernel(T* din, const T* dout, const T* in, co
   for (int64_t row = it.first; row < rows; row += it.step) {
     const T* g = dout + row * C;
     const T* x = in + row * C;
-    const float* sc = scale ? scale + (row / T_rows) * mod_stride : nullptr;
+    const T* sc = scale ? scale + (row / T_rows) * mod_stride : nullptr;
     auto grad_xhat = [&](int c) {
       float d = (float)g[c];
-      return sc ? d * (1.0f + sc[c]) : weight ? d * weight[c] : d;
+      return sc ? d * (1.0f + (float)sc[c]) : weight ? d * weight[c] : d;
     };
     float m = mean[row], r = rstd[row];
     double sum_dxhat = 0.0, sum_dxhat_xhat = 0.0;
@@ -115,26 +116,26 @@ __global__ void layernorm_backward_kernel(T* din, const T* dout, const T* in, co
 
 template <class T>
 void launch_rows_forward(dusa_ctx* ctx, T* out, float* mean, float* rstd, const T* in, const float* weight,
-                         const float* bias, const float* shift, const float* scale, int64_t rows, int C, int64_t T_rows,
+                         const float* bias, const T* shift, const T* scale, int64_t rows, int C, int64_t T_rows,
                          int mod_stride, float eps) {
   unsigned grid = row_grid(rows, C);
   if (C <= WARP_ROW_MAX_C)
-    layernorm_forward_kernel<32><<<grid, ROW_BLOCK, 0, ctx->stream>>>(out, mean, rstd, in, weight, bias, shift, scale,
+    layernorm_forward_kernel<32, T><<<grid, ROW_BLOCK, 0, ctx->stream>>>(out, mean, rstd, in, weight, bias, shift, scale,
                                                                        rows, C, T_rows, mod_stride, eps);
   else
-    layernorm_forward_kernel<ROW_BLOCK><<<grid, ROW_BLOCK, 0, ctx->stream>>>(out, mean, rstd, in, weight, bias, shift,
+    layernorm_forward_kernel<ROW_BLOCK, T><<<grid, ROW_BLOCK, 0, ctx->stream>>>(out, mean, rstd, in, weight, bias, shift,
                                                                               scale, rows, C, T_rows, mod_stride, eps);
 }
 
 template <class T>
-void launch_rows_backward(dusa_ctx* ctx, T* din, const T* dout, const T* in, const float* weight, const float* scale,
+void launch_rows_backward(dusa_ctx* ctx, T* din, const T* dout, const T* in, const float* weight, const T* scale,
                           const float* mean, const float* rstd, int64_t rows, int C, int64_t T_rows, int mod_stride) {
   unsigned grid = row_grid(rows, C);
   if (C <= WARP_ROW_MAX_C)
-    layernorm_backward_kernel<32><<<grid, ROW_BLOCK, 0, ctx->stream>>>(din, dout, in, weight, scale, mean, rstd, rows,
+    layernorm_backward_kernel<32, T><<<grid, ROW_BLOCK, 0, ctx->stream>>>(din, dout, in, weight, scale, mean, rstd, rows,
                                                                         C, T_rows, mod_stride);
   else
-    layernorm_backward_kernel<ROW_BLOCK><<<grid, ROW_BLOCK, 0, ctx->stream>>>(din, dout, in, weight, scale, mean, rstd,
+    layernorm_backward_kernel<ROW_BLOCK, T><<<grid, ROW_BLOCK, 0, ctx->stream>>>(din, dout, in, weight, scale, mean, rstd,
                                                                                rows, C, T_rows, mod_stride);
 }
 
@@ -164,13 +165,14 @@ struct AccumulateParams {
 };
 
 // Modulate: dscale[b, c] = sum, dshift[b, c] = sum at row stride mod_stride (overwrite; either may be null).
+template <class T>
 struct WriteModulationGrads {
-  float* dshift;
-  float* dscale;
+  T* dshift;
+  T* dscale;
   int mod_stride;
   __device__ void operator()(int64_t b, int c, const double* sums) const {
-    if (dscale) dscale[b * mod_stride + c] = (float)sums[0];
-    if (dshift) dshift[b * mod_stride + c] = (float)sums[1];
+    if (dscale) dscale[b * mod_stride + c] = (T)(float)sums[0];
+    if (dshift) dshift[b * mod_stride + c] = (T)(float)sums[1];
   }
 };
 
@@ -283,38 +285,53 @@ extern "C" {
 
 int dusa_layernorm_forward(dusa_ctx* ctx, float* out, float* mean, float* rstd, const float* in, const float* weight,
                            const float* bias, int N, int C, float eps) {
-  DUSA_OP_F32_STORAGE(ctx);
+  DUSA_OP(ctx);
   CHECK_PTR(out); CHECK_PTR(mean); CHECK_PTR(rstd); CHECK_PTR(in);
   CHECK_POS(N); CHECK_POS(C);
   CHECK_ARG(eps >= 0, "%s: eps must be >= 0", __func__);
-  launch_rows_forward(ctx, out, mean, rstd, in, weight, bias, nullptr, nullptr, N, C, 1, 0, eps);
+  dusa::with_storage(ctx, [&](auto t) {
+    using T = decltype(t);
+    launch_rows_forward<T>(ctx, dusa::act<T>(out), mean, rstd, dusa::act<T>(in), weight, bias, nullptr, nullptr, N, C, 1,
+                           0, eps);
+  });
   CHECK_LAUNCH();
   return DUSA_OK;
 }
 
 int dusa_layernorm_backward(dusa_ctx* ctx, float* din, float* dweight, float* dbias, const float* dout, const float* in,
                             const float* weight, const float* mean, const float* rstd, int N, int C) {
-  DUSA_OP_F32_STORAGE(ctx);
+  DUSA_OP(ctx);
   CHECK_PTR(dout); CHECK_PTR(in); CHECK_PTR(mean); CHECK_PTR(rstd);
   CHECK_POS(N); CHECK_POS(C);
-  if (din) {
-    launch_rows_backward(ctx, din, dout, in, weight, nullptr, mean, rstd, N, C, 1, 0);
-    CHECK_LAUNCH();
-  }
-  if (dweight || dbias)
-    return dusa::column_sums<2>(ctx, __func__, AffineGradTerms<float>{dout, in, mean, rstd, C},
-                                AccumulateParams{dweight, dbias}, 1, N, C);
-  return DUSA_OK;
+  int status = DUSA_OK;
+  dusa::with_storage(ctx, [&](auto t) {
+    using T = decltype(t);
+    if (din) {
+      launch_rows_backward<T>(ctx, dusa::act<T>(din), dusa::act<T>(dout), dusa::act<T>(in), weight, nullptr, mean, rstd,
+                              N, C, 1, 0);
+      if (cudaPeekAtLastError() != cudaSuccess) return;
+    }
+    if (dweight || dbias)
+      status = dusa::column_sums<2>(ctx, "dusa_layernorm_backward",
+                                    AffineGradTerms<T>{dusa::act<T>(dout), dusa::act<T>(in), mean, rstd, C},
+                                    AccumulateParams{dweight, dbias}, 1, N, C);
+  });
+  CHECK_LAUNCH();
+  return status;
 }
 
 int dusa_layernorm_modulate_forward(dusa_ctx* ctx, float* out, float* mean, float* rstd, const float* in,
                                     const float* shift, const float* scale, int B, int T, int C, int mod_stride,
                                     float eps) {
-  DUSA_OP_F32_STORAGE(ctx);
+  DUSA_OP(ctx);
   CHECK_PTR(out); CHECK_PTR(mean); CHECK_PTR(rstd); CHECK_PTR(in); CHECK_PTR(shift); CHECK_PTR(scale);
   CHECK_POS(B); CHECK_POS(T); CHECK_POS(C);
   CHECK_ARG(mod_stride >= C, "%s: mod_stride (%d) must be >= C (%d)", __func__, mod_stride, C);
-  launch_rows_forward(ctx, out, mean, rstd, in, nullptr, nullptr, shift, scale, (int64_t)B * T, C, T, mod_stride, eps);
+  dusa::with_storage(ctx, [&](auto t) {
+    using S = decltype(t);
+    launch_rows_forward<S>(ctx, dusa::act<S>(out), mean, rstd, dusa::act<S>(in), nullptr, nullptr, dusa::act<S>(shift),
+                           dusa::act<S>(scale), (int64_t)B * T, C, T, mod_stride, eps);
+  });
   CHECK_LAUNCH();
   return DUSA_OK;
 }
@@ -322,28 +339,38 @@ int dusa_layernorm_modulate_forward(dusa_ctx* ctx, float* out, float* mean, floa
 int dusa_layernorm_modulate_backward(dusa_ctx* ctx, float* din, float* dshift, float* dscale, const float* dout,
                                      const float* in, const float* scale, const float* mean, const float* rstd, int B,
                                      int T, int C, int mod_stride) {
-  DUSA_OP_F32_STORAGE(ctx);
+  DUSA_OP(ctx);
   CHECK_PTR(dout); CHECK_PTR(in); CHECK_PTR(scale); CHECK_PTR(mean); CHECK_PTR(rstd);
   CHECK_POS(B); CHECK_POS(T); CHECK_POS(C);
   CHECK_ARG(mod_stride >= C, "%s: mod_stride (%d) must be >= C (%d)", __func__, mod_stride, C);
-  if (din) {
-    launch_rows_backward(ctx, din, dout, in, nullptr, scale, mean, rstd, (int64_t)B * T, C, T, mod_stride);
-    CHECK_LAUNCH();
-  }
-  if (dshift || dscale)
-    return dusa::column_sums<2>(ctx, __func__, AffineGradTerms<float>{dout, in, mean, rstd, C},
-                                WriteModulationGrads{dshift, dscale, mod_stride}, B, T, C);
-  return DUSA_OK;
+  int status = DUSA_OK;
+  dusa::with_storage(ctx, [&](auto t) {
+    using S = decltype(t);
+    if (din) {
+      launch_rows_backward<S>(ctx, dusa::act<S>(din), dusa::act<S>(dout), dusa::act<S>(in), nullptr, dusa::act<S>(scale),
+                              mean, rstd, (int64_t)B * T, C, T, mod_stride);
+      if (cudaPeekAtLastError() != cudaSuccess) return;
+    }
+    if (dshift || dscale)
+      status = dusa::column_sums<2>(ctx, "dusa_layernorm_modulate_backward",
+                                    AffineGradTerms<S>{dusa::act<S>(dout), dusa::act<S>(in), mean, rstd, C},
+                                    WriteModulationGrads<S>{dusa::act<S>(dshift), dusa::act<S>(dscale), mod_stride}, B, T, C);
+  });
+  CHECK_LAUNCH();
+  return status;
 }
 
 int dusa_layernorm2d_forward(dusa_ctx* ctx, float* out, float* mean, float* rstd, const float* in, const float* weight,
                              const float* bias, int B, int C, int HW, float eps) {
-  DUSA_OP_F32_STORAGE(ctx);
+  DUSA_OP(ctx);
   CHECK_PTR(out); CHECK_PTR(mean); CHECK_PTR(rstd); CHECK_PTR(in);
   CHECK_POS(B); CHECK_POS(C); CHECK_POS(HW);
   int64_t pixels = (int64_t)B * HW;
-  layernorm2d_forward_kernel<<<ln2d_grid(pixels), dim3(32, LN2D_Y), 0, ctx->stream>>>(out, mean, rstd, in, weight, bias,
-                                                                                      pixels, C, HW, eps);
+  dusa::with_storage(ctx, [&](auto t) {
+    using T = decltype(t);
+    layernorm2d_forward_kernel<<<ln2d_grid(pixels), dim3(32, LN2D_Y), 0, ctx->stream>>>(
+        dusa::act<T>(out), mean, rstd, dusa::act<T>(in), weight, bias, pixels, C, HW, eps);
+  });
   CHECK_LAUNCH();
   return DUSA_OK;
 }
@@ -351,20 +378,29 @@ int dusa_layernorm2d_forward(dusa_ctx* ctx, float* out, float* mean, float* rstd
 int dusa_layernorm2d_backward(dusa_ctx* ctx, float* din, float* dweight, float* dbias, const float* dout,
                               const float* in, const float* weight, const float* mean, const float* rstd, int B, int C,
                               int HW) {
-  DUSA_OP_F32_STORAGE(ctx);
+  DUSA_OP(ctx);
   CHECK_PTR(dout); CHECK_PTR(in); CHECK_PTR(mean); CHECK_PTR(rstd);
   CHECK_POS(B); CHECK_POS(C); CHECK_POS(HW);
   int64_t pixels = (int64_t)B * HW;
+  bool bf16 = ctx->storage == DUSA_DTYPE_BF16;
   if (din) {
-    layernorm2d_backward_kernel<<<ln2d_grid(pixels), dim3(32, LN2D_Y), 0, ctx->stream>>>(din, dout, in, weight, mean,
-                                                                                         rstd, pixels, C, HW);
+    dusa::with_storage(ctx, [&](auto t) {
+      using T = decltype(t);
+      layernorm2d_backward_kernel<<<ln2d_grid(pixels), dim3(32, LN2D_Y), 0, ctx->stream>>>(
+          dusa::act<T>(din), dusa::act<T>(dout), dusa::act<T>(in), weight, mean, rstd, pixels, C, HW);
+    });
     CHECK_LAUNCH();
   }
   if (dweight || dbias) {
     int64_t planes = (int64_t)B * C;
     double* partial = reinterpret_cast<double*>(dusa::workspace(ctx, 4 * (uint64_t)planes));
     if (!partial) return DUSA_ERR_OOM;
-    int status = dusa::plane_sums<2>(ctx, __func__, partial, Ln2dGradTerms<float>{dout, in, mean, rstd, C, HW}, planes, HW);
+    int status = bf16 ? dusa::plane_sums<2>(ctx, __func__, partial,
+                                            Ln2dGradTerms<__nv_bfloat16>{dusa::act<__nv_bfloat16>(dout),
+                                                                         dusa::act<__nv_bfloat16>(in), mean, rstd, C, HW},
+                                            planes, HW)
+                      : dusa::plane_sums<2>(ctx, __func__, partial, Ln2dGradTerms<float>{dout, in, mean, rstd, C, HW},
+                                            planes, HW);
     if (status != DUSA_OK) return status;
     dusa::plane_finish_kernel<false><<<dusa::capped_blocks(C, 256), 256, 0, ctx->stream>>>(dweight, dbias, partial, B, C);
     CHECK_LAUNCH();

@@ -198,7 +198,7 @@ __global__ void pad2d_backward_kernel(T* din, const T* dout, int64_t total, int 
 extern "C" {
 
 int dusa_nchw_to_nhwc(dusa_ctx* ctx, float* out, const float* in, int B, int C, int H, int W) {
-  DUSA_OP_F32_STORAGE(ctx);
+  DUSA_OP(ctx);
   CHECK_PTR(out); CHECK_PTR(in);
   CHECK_BCHW();
   transpose_images(ctx, out, in, B, C, H * W);  // (C, HW) -> (HW, C)
@@ -207,7 +207,7 @@ int dusa_nchw_to_nhwc(dusa_ctx* ctx, float* out, const float* in, int B, int C, 
 }
 
 int dusa_nhwc_to_nchw(dusa_ctx* ctx, float* out, const float* in, int B, int C, int H, int W) {
-  DUSA_OP_F32_STORAGE(ctx);
+  DUSA_OP(ctx);
   CHECK_PTR(out); CHECK_PTR(in);
   CHECK_BCHW();
   transpose_images(ctx, out, in, B, H * W, C);  // (HW, C) -> (C, HW)
@@ -216,116 +216,149 @@ int dusa_nhwc_to_nchw(dusa_ctx* ctx, float* out, const float* in, int B, int C, 
 }
 
 int dusa_patchify_forward(dusa_ctx* ctx, float* out, const float* in, int B, int C, int H, int W, int P) {
-  DUSA_OP_F32_STORAGE(ctx);
+  DUSA_OP(ctx);
   CHECK_PTR(out); CHECK_PTR(in);
   CHECK_PATCH();
   int64_t total = (int64_t)B * C * H * W;
-  image_to_tokens_kernel<true><<<grid_for(total), THREADS, 0, ctx->stream>>>(out, in, total, PatchGeometry{C, H, W, P});
+  dusa::with_storage(ctx, [&](auto t) {
+    using S = decltype(t);
+    image_to_tokens_kernel<true><<<grid_for(total), THREADS, 0, ctx->stream>>>(dusa::act<S>(out), dusa::act<S>(in), total, PatchGeometry{C, H, W, P});
+  });
   CHECK_LAUNCH();
   return DUSA_OK;
 }
 
 int dusa_patchify_backward(dusa_ctx* ctx, float* din, const float* dout, int B, int C, int H, int W, int P) {
-  DUSA_OP_F32_STORAGE(ctx);
+  DUSA_OP(ctx);
   CHECK_PTR(din); CHECK_PTR(dout);
   CHECK_PATCH();
   int64_t total = (int64_t)B * C * H * W;
-  tokens_to_image_kernel<true><<<grid_for(total), THREADS, 0, ctx->stream>>>(din, dout, total, PatchGeometry{C, H, W, P});
+  dusa::with_storage(ctx, [&](auto t) {
+    using S = decltype(t);
+    tokens_to_image_kernel<true><<<grid_for(total), THREADS, 0, ctx->stream>>>(dusa::act<S>(din), dusa::act<S>(dout), total, PatchGeometry{C, H, W, P});
+  });
   CHECK_LAUNCH();
   return DUSA_OK;
 }
 
 int dusa_unpatchify_forward(dusa_ctx* ctx, float* out, const float* in, int B, int C, int H, int W, int P) {
-  DUSA_OP_F32_STORAGE(ctx);
+  DUSA_OP(ctx);
   CHECK_PTR(out); CHECK_PTR(in);
   CHECK_PATCH();
   int64_t total = (int64_t)B * C * H * W;
-  tokens_to_image_kernel<false><<<grid_for(total), THREADS, 0, ctx->stream>>>(out, in, total, PatchGeometry{C, H, W, P});
+  dusa::with_storage(ctx, [&](auto t) {
+    using S = decltype(t);
+    tokens_to_image_kernel<false><<<grid_for(total), THREADS, 0, ctx->stream>>>(dusa::act<S>(out), dusa::act<S>(in), total, PatchGeometry{C, H, W, P});
+  });
   CHECK_LAUNCH();
   return DUSA_OK;
 }
 
 int dusa_unpatchify_backward(dusa_ctx* ctx, float* din, const float* dout, int B, int C, int H, int W, int P) {
-  DUSA_OP_F32_STORAGE(ctx);
+  DUSA_OP(ctx);
   CHECK_PTR(din); CHECK_PTR(dout);
   CHECK_PATCH();
   int64_t total = (int64_t)B * C * H * W;
-  image_to_tokens_kernel<false><<<grid_for(total), THREADS, 0, ctx->stream>>>(din, dout, total, PatchGeometry{C, H, W, P});
+  dusa::with_storage(ctx, [&](auto t) {
+    using S = decltype(t);
+    image_to_tokens_kernel<false><<<grid_for(total), THREADS, 0, ctx->stream>>>(dusa::act<S>(din), dusa::act<S>(dout), total, PatchGeometry{C, H, W, P});
+  });
   CHECK_LAUNCH();
   return DUSA_OK;
 }
 
 int dusa_avgpool_forward(dusa_ctx* ctx, float* out, const float* in, int B, int C, int HW) {
-  DUSA_OP_F32_STORAGE(ctx);
+  DUSA_OP(ctx);
   CHECK_PTR(out); CHECK_PTR(in);
   CHECK_POS(B); CHECK_POS(C); CHECK_POS(HW);
   int64_t planes = (int64_t)B * C;
   uint64_t blocks = (planes + THREADS / 32 - 1) / (THREADS / 32);
-  avgpool_forward_kernel<<<(unsigned)(blocks < 65535 * 8 ? blocks : 65535 * 8), THREADS, 0, ctx->stream>>>(out, in, planes, HW);
+  dusa::with_storage(ctx, [&](auto t) {
+    using S = decltype(t);
+    avgpool_forward_kernel<<<(unsigned)(blocks < 65535 * 8 ? blocks : 65535 * 8), THREADS, 0, ctx->stream>>>(dusa::act<S>(out), dusa::act<S>(in), planes, HW);
+  });
   CHECK_LAUNCH();
   return DUSA_OK;
 }
 
 int dusa_avgpool_backward(dusa_ctx* ctx, float* din, const float* dout, int B, int C, int HW) {
-  DUSA_OP_F32_STORAGE(ctx);
+  DUSA_OP(ctx);
   CHECK_PTR(din); CHECK_PTR(dout);
   CHECK_POS(B); CHECK_POS(C); CHECK_POS(HW);
   int64_t total = (int64_t)B * C * HW;
-  avgpool_backward_kernel<<<grid_for(total), THREADS, 0, ctx->stream>>>(din, dout, total, HW);
+  dusa::with_storage(ctx, [&](auto t) {
+    using S = decltype(t);
+    avgpool_backward_kernel<<<grid_for(total), THREADS, 0, ctx->stream>>>(dusa::act<S>(din), dusa::act<S>(dout), total, HW);
+  });
   CHECK_LAUNCH();
   return DUSA_OK;
 }
 
 int dusa_upsample2x_forward(dusa_ctx* ctx, float* out, const float* in, int B, int C, int H, int W) {
-  DUSA_OP_F32_STORAGE(ctx);
+  DUSA_OP(ctx);
   CHECK_PTR(out); CHECK_PTR(in);
   CHECK_BCHW();
   int64_t total = (int64_t)B * C * 4 * H * W;
-  upsample2x_forward_kernel<<<grid_for(total), THREADS, 0, ctx->stream>>>(out, in, total, H, W);
+  dusa::with_storage(ctx, [&](auto t) {
+    using S = decltype(t);
+    upsample2x_forward_kernel<<<grid_for(total), THREADS, 0, ctx->stream>>>(dusa::act<S>(out), dusa::act<S>(in), total, H, W);
+  });
   CHECK_LAUNCH();
   return DUSA_OK;
 }
 
 int dusa_upsample2x_backward(dusa_ctx* ctx, float* din, const float* dout, int B, int C, int H, int W) {
-  DUSA_OP_F32_STORAGE(ctx);
+  DUSA_OP(ctx);
   CHECK_PTR(din); CHECK_PTR(dout);
   CHECK_BCHW();
   int64_t total = (int64_t)B * C * H * W;
-  upsample2x_backward_kernel<<<grid_for(total), THREADS, 0, ctx->stream>>>(din, dout, total, W);
+  dusa::with_storage(ctx, [&](auto t) {
+    using S = decltype(t);
+    upsample2x_backward_kernel<<<grid_for(total), THREADS, 0, ctx->stream>>>(dusa::act<S>(din), dusa::act<S>(dout), total, W);
+  });
   CHECK_LAUNCH();
   return DUSA_OK;
 }
 
 int dusa_resize_bilinear(dusa_ctx* ctx, float* out, const float* in, int B, int C, int H, int W, int OH, int OW) {
-  DUSA_OP_F32_STORAGE(ctx);
+  DUSA_OP(ctx);
   CHECK_PTR(out); CHECK_PTR(in);
   CHECK_BCHW(); CHECK_POS(OH); CHECK_POS(OW);
   int64_t total = (int64_t)B * C * OH * OW;
-  resize_bilinear_kernel<<<grid_for(total), THREADS, 0, ctx->stream>>>(out, in, total, H, W, OH, OW);
+  dusa::with_storage(ctx, [&](auto t) {
+    using S = decltype(t);
+    resize_bilinear_kernel<<<grid_for(total), THREADS, 0, ctx->stream>>>(dusa::act<S>(out), dusa::act<S>(in), total, H, W, OH, OW);
+  });
   CHECK_LAUNCH();
   return DUSA_OK;
 }
 
 int dusa_pad2d_forward(dusa_ctx* ctx, float* out, const float* in, int B, int C, int H, int W, int top, int bottom,
                        int left, int right) {
-  DUSA_OP_F32_STORAGE(ctx);
+  DUSA_OP(ctx);
   CHECK_PTR(out); CHECK_PTR(in);
   CHECK_BCHW(); CHECK_NONNEG(top); CHECK_NONNEG(bottom); CHECK_NONNEG(left); CHECK_NONNEG(right);
   int64_t OH = (int64_t)H + top + bottom, OW = (int64_t)W + left + right;
   int64_t total = (int64_t)B * C * OH * OW;
-  pad2d_forward_kernel<<<grid_for(total), THREADS, 0, ctx->stream>>>(out, in, total, H, W, OH, OW, top, left);
+  dusa::with_storage(ctx, [&](auto t) {
+    using S = decltype(t);
+    pad2d_forward_kernel<<<grid_for(total), THREADS, 0, ctx->stream>>>(dusa::act<S>(out), dusa::act<S>(in), total, H, W, OH, OW, top, left);
+  });
   CHECK_LAUNCH();
   return DUSA_OK;
 }
 
 int dusa_pad2d_backward(dusa_ctx* ctx, float* din, const float* dout, int B, int C, int H, int W, int top, int bottom,
                         int left, int right) {
-  DUSA_OP_F32_STORAGE(ctx);
+  DUSA_OP(ctx);
   CHECK_PTR(din); CHECK_PTR(dout);
   CHECK_BCHW(); CHECK_NONNEG(top); CHECK_NONNEG(bottom); CHECK_NONNEG(left); CHECK_NONNEG(right);
   int64_t OH = (int64_t)H + top + bottom, OW = (int64_t)W + left + right;
   int64_t total = (int64_t)B * C * H * W;
-  pad2d_backward_kernel<<<grid_for(total), THREADS, 0, ctx->stream>>>(din, dout, total, H, W, OH, OW, top, left);
+  dusa::with_storage(ctx, [&](auto t) {
+    using S = decltype(t);
+    pad2d_backward_kernel<<<grid_for(total), THREADS, 0, ctx->stream>>>(dusa::act<S>(din), dusa::act<S>(dout), total, H, W, OH, OW, top, left);
+  });
   CHECK_LAUNCH();
   return DUSA_OK;
 }

@@ -146,16 +146,22 @@ int check_labels(dusa_ctx* ctx, const int32_t* labels, int N, int C, void* scrat
 extern "C" {
 
 int dusa_cross_entropy_forward(dusa_ctx* ctx, float* loss, const float* logits, const int32_t* labels, int N, int C) {
-  DUSA_OP_F32_STORAGE(ctx);
+  DUSA_OP(ctx);
   CHECK_PTR(loss); CHECK_PTR(logits); CHECK_PTR(labels);
   CHECK_POS(N); CHECK_POS(C);
   float* ws = loss_workspace(ctx, N);
   if (!ws) return DUSA_ERR_OOM;
   if (int status = check_labels(ctx, labels, N, C, ws, __func__)) return status;
   double* per_row = (double*)(ws + 2);
-  cross_entropy_rows_kernel<<<row_blocks(N), kThreads, 0, ctx->stream>>>(per_row, logits, labels, N, C);
+  dusa::with_storage(ctx, [&](auto t) {
+    using S = decltype(t);
+    cross_entropy_rows_kernel<<<row_blocks(N), kThreads, 0, ctx->stream>>>(per_row, dusa::act<S>(logits), labels, N, C);
+  });
   CHECK_LAUNCH();
-  mean_kernel<<<1, 256, 0, ctx->stream>>>((float*)dusa::scalar_target(ctx, loss), per_row, N);
+  dusa::with_storage(ctx, [&](auto t) {
+    using S = decltype(t);
+    mean_kernel<<<1, 256, 0, ctx->stream>>>((float*)dusa::scalar_target(ctx, loss), per_row, N);
+  });
   CHECK_LAUNCH();
   return dusa::scalar_finish(ctx, loss, sizeof(float), __func__);
 }
@@ -163,48 +169,63 @@ int dusa_cross_entropy_forward(dusa_ctx* ctx, float* loss, const float* logits, 
 // dlogits = dloss * (softmax - onehot) / N (overwrite)
 int dusa_cross_entropy_backward(dusa_ctx* ctx, float* dlogits, const float* logits, const int32_t* labels, int N, int C,
                                 float dloss) {
-  DUSA_OP_F32_STORAGE(ctx);
+  DUSA_OP(ctx);
   CHECK_PTR(dlogits); CHECK_PTR(logits); CHECK_PTR(labels);
   CHECK_POS(N); CHECK_POS(C);
   float* ws = dusa::workspace(ctx, 2);
   if (!ws) return DUSA_ERR_OOM;
   if (int status = check_labels(ctx, labels, N, C, ws, __func__)) return status;
   const double scale = (double)dloss / N;
-  cross_entropy_backward_kernel<<<row_blocks(N), kThreads, 0, ctx->stream>>>(dlogits, logits, labels, N, C, scale);
+  dusa::with_storage(ctx, [&](auto t) {
+    using S = decltype(t);
+    cross_entropy_backward_kernel<<<row_blocks(N), kThreads, 0, ctx->stream>>>(dusa::act<S>(dlogits), dusa::act<S>(logits), labels, N, C, scale);
+  });
   CHECK_LAUNCH();
   return DUSA_OK;
 }
 
 int dusa_entropy_forward(dusa_ctx* ctx, float* loss, const float* logits, int N, int C) {
-  DUSA_OP_F32_STORAGE(ctx);
+  DUSA_OP(ctx);
   CHECK_PTR(loss); CHECK_PTR(logits);
   CHECK_POS(N); CHECK_POS(C);
   float* ws = loss_workspace(ctx, N);
   if (!ws) return DUSA_ERR_OOM;
   double* per_row = (double*)(ws + 2);
-  entropy_rows_kernel<<<row_blocks(N), kThreads, 0, ctx->stream>>>(per_row, logits, N, C);
+  dusa::with_storage(ctx, [&](auto t) {
+    using S = decltype(t);
+    entropy_rows_kernel<<<row_blocks(N), kThreads, 0, ctx->stream>>>(per_row, dusa::act<S>(logits), N, C);
+  });
   CHECK_LAUNCH();
-  mean_kernel<<<1, 256, 0, ctx->stream>>>((float*)dusa::scalar_target(ctx, loss), per_row, N);
+  dusa::with_storage(ctx, [&](auto t) {
+    using S = decltype(t);
+    mean_kernel<<<1, 256, 0, ctx->stream>>>((float*)dusa::scalar_target(ctx, loss), per_row, N);
+  });
   CHECK_LAUNCH();
   return dusa::scalar_finish(ctx, loss, sizeof(float), __func__);
 }
 
 int dusa_entropy_backward(dusa_ctx* ctx, float* dlogits, const float* logits, int N, int C, float dloss) {
-  DUSA_OP_F32_STORAGE(ctx);
+  DUSA_OP(ctx);
   CHECK_PTR(dlogits); CHECK_PTR(logits);
   CHECK_POS(N); CHECK_POS(C);
   const double scale = (double)dloss / N;
-  entropy_backward_kernel<<<row_blocks(N), kThreads, 0, ctx->stream>>>(dlogits, logits, N, C, scale);
+  dusa::with_storage(ctx, [&](auto t) {
+    using S = decltype(t);
+    entropy_backward_kernel<<<row_blocks(N), kThreads, 0, ctx->stream>>>(dusa::act<S>(dlogits), dusa::act<S>(logits), N, C, scale);
+  });
   CHECK_LAUNCH();
   return DUSA_OK;
 }
 
 // first index of the row maximum (NaN counts as the maximum, like torch.argmax)
 int dusa_argmax(dusa_ctx* ctx, int32_t* out, const float* in, int N, int C) {
-  DUSA_OP_F32_STORAGE(ctx);
+  DUSA_OP(ctx);
   CHECK_PTR(out); CHECK_PTR(in);
   CHECK_POS(N); CHECK_POS(C);
-  argmax_kernel<<<row_blocks(N), kThreads, 0, ctx->stream>>>(out, in, N, C);
+  dusa::with_storage(ctx, [&](auto t) {
+    using S = decltype(t);
+    argmax_kernel<<<row_blocks(N), kThreads, 0, ctx->stream>>>(out, dusa::act<S>(in), N, C);
+  });
   CHECK_LAUNCH();
   return DUSA_OK;
 }

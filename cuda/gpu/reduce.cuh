@@ -9,9 +9,11 @@
 
 namespace dusa {
 
-// --- storage type <-> float (add __nv_bfloat16 overloads here when bf16 storage lands) ---
+// --- storage type <-> float ---
 __device__ __forceinline__ float to_f32(float x) { return x; }
 __device__ __forceinline__ void store_f32(float* p, float v) { *p = v; }
+__device__ __forceinline__ float to_f32(__nv_bfloat16 x) { return __bfloat162float(x); }
+__device__ __forceinline__ void store_f32(__nv_bfloat16* p, float v) { *p = __float2bfloat16_rn(v); }
 
 // --- reductions over the 32 lanes of a warp (all lanes active) ---
 template <typename V>
@@ -59,9 +61,10 @@ struct IdOutOfRange {  // ids[i] outside [0, bound)
   __device__ bool operator()(uint64_t i) const { return ids[i] < 0 || ids[i] >= bound; }
 };
 
+template <class T>
 struct NonFinite {  // !isfinite(x[i])
-  const float* x;
-  __device__ bool operator()(uint64_t i) const { return !isfinite(x[i]); }
+  const T* x;
+  __device__ bool operator()(uint64_t i) const { return !isfinite(to_f32(x[i])); }
 };
 
 // Each thread stops at its first match; the atomic minimum over threads is then the first match overall.

@@ -79,21 +79,22 @@ __device__ void draw_classes(int32_t* sel, double* weight, int C, int count, uin
 }
 
 // weights: (B, C) doubles of workspace when rand_budget > 0
-__global__ void __launch_bounds__(kThreads) select_kernel(int32_t* selected, double* weights, const float* normed,
-                                                          const float* logits, int C, int topk, int rand_budget,
+template <class T>
+__global__ void __launch_bounds__(kThreads) select_kernel(int32_t* selected, double* weights, const T* normed,
+                                                          const T* logits, int C, int topk, int rand_budget,
                                                           float temperature, uint64_t seed, uint64_t offset) {
   __shared__ float sv[32];
   __shared__ int sc[32];
   __shared__ double sd[32];
   const int b = blockIdx.x, K = topk + rand_budget;
   int32_t* sel = selected + (int64_t)b * K;
-  const float* x = normed + (int64_t)b * C;
+  const T* x = normed + (int64_t)b * C;
   // top-k: pick j is the best class ranked after pick j-1
   Ranked prev{INFINITY, -1};  // ranks before every class
   for (int j = 0; j < topk; j++) {
     Ranked best{-INFINITY, INT_MAX};  // ranks after every class (values are finite)
     for (int c = threadIdx.x; c < C; c += blockDim.x) {
-      Ranked r{x[c], c};
+      Ranked r{(float)x[c], c};
       if (ranks_before(prev, r) && ranks_before(r, best)) best = r;
     }
     prev = block_best(best, sv, sc);
@@ -102,7 +103,7 @@ __global__ void __launch_bounds__(kThreads) select_kernel(int32_t* selected, dou
   if (rand_budget == 0) return;
 
   // unnormalised softmax(logits / temperature) over the non-top-k classes, max-subtracted, in double
-  const float* l = logits + (int64_t)b * C;
+  const T* l = logits + (int64_t)b * C;
   double* weight = weights + (int64_t)b * C;
   for (int c = threadIdx.x; c < C; c += blockDim.x) weight[c] = 0.0;
   __syncthreads();
@@ -110,33 +111,35 @@ __global__ void __launch_bounds__(kThreads) select_kernel(int32_t* selected, dou
   __syncthreads();
   double mx = -INFINITY;
   for (int c = threadIdx.x; c < C; c += blockDim.x)
-    if (weight[c] >= 0.0) mx = fmax(mx, (double)l[c] / temperature);
+    if (weight[c] >= 0.0) mx = fmax(mx, (double)(float)l[c] / temperature);
   mx = block_max(mx, sd);
   for (int c = threadIdx.x; c < C; c += blockDim.x)
-    if (weight[c] >= 0.0) weight[c] = exp((double)l[c] / temperature - mx);
+    if (weight[c] >= 0.0) weight[c] = exp((double)(float)l[c] / temperature - mx);
   __syncthreads();
   if (threadIdx.x == 0) draw_classes(sel + topk, weight, C, rand_budget, seed, offset, (uint64_t)b * rand_budget);
 }
 
 // out(B, K) = in[b, idx[b, k]]
-__global__ void gather_forward_kernel(float* out, const float* in, const int32_t* idx, int B, int C, int K) {
+template <class T>
+__global__ void gather_forward_kernel(T* out, const T* in, const int32_t* idx, int B, int C, int K) {
   const uint64_t n = (uint64_t)B * K;
   for (uint64_t i = blockIdx.x * (uint64_t)blockDim.x + threadIdx.x; i < n; i += (uint64_t)gridDim.x * blockDim.x)
     out[i] = in[(int64_t)(i / K) * C + idx[i]];
 }
 
 // din[b, c] = sum of dout[b, k] over idx[b, k] == c, k ascending (the CPU's float order), 0 elsewhere
-__global__ void gather_backward_kernel(float* din, const float* dout, const int32_t* idx, int B, int C, int K) {
+template <class T>
+__global__ void gather_backward_kernel(T* din, const T* dout, const int32_t* idx, int B, int C, int K) {
   const uint64_t n = (uint64_t)B * C;
   for (uint64_t i = blockIdx.x * (uint64_t)blockDim.x + threadIdx.x; i < n; i += (uint64_t)gridDim.x * blockDim.x) {
     const int64_t b = (int64_t)(i / C);
     const int c = (int)(i % C);
     const int32_t* ib = idx + b * K;
-    const float* gb = dout + b * K;
+    const T* gb = dout + b * K;
     float acc = 0.0f;
     for (int k = 0; k < K; k++)
-      if (ib[k] == c) acc += gb[k];
-    din[i] = acc;
+      if (ib[k] == c) acc += (float)gb[k];
+    din[i] = (T)acc;
   }
 }
 
@@ -159,44 +162,58 @@ extern "C" {
 // selected (B, topk + rand_budget); logits may be NULL when rand_budget = 0
 int dusa_select_classes(dusa_ctx* ctx, int32_t* selected, const float* normed, const float* logits, int B, int C,
                         int topk, int rand_budget, float temperature, uint64_t seed, uint64_t offset) {
-  DUSA_OP_F32_STORAGE(ctx);
+  DUSA_OP(ctx);
   if (int s = dusa::select_args(__func__, selected, normed, logits, B, C, topk, rand_budget, temperature)) return s;
   // workspace: 8 bytes for the checks, then the (B, C) double weights of the draws
   float* ws = dusa::workspace(ctx, 2 + (rand_budget > 0 ? 2 * (uint64_t)B * C : 0));
   if (!ws) return DUSA_ERR_OOM;
   const uint64_t n = (uint64_t)B * C;
   int64_t bad = -1;
-  if (int status = dusa::first_match(ctx, dusa::NonFinite{normed}, n, ws, &bad, __func__)) return status;
+  bool bf16 = ctx->storage == DUSA_DTYPE_BF16;
+  auto non_finite = [&](const float* x) {
+    return bf16 ? dusa::first_match(ctx, dusa::NonFinite<__nv_bfloat16>{dusa::act<__nv_bfloat16>(x)}, n, ws, &bad,
+                                    "dusa_select_classes")
+                : dusa::first_match(ctx, dusa::NonFinite<float>{x}, n, ws, &bad, "dusa_select_classes");
+  };
+  if (int status = non_finite(normed)) return status;
   CHECK_ARG(bad < 0, "%s: normed row %d has a non-finite value", __func__, (int)(bad / C));
   if (rand_budget > 0) {
-    if (int status = dusa::first_match(ctx, dusa::NonFinite{logits}, n, ws, &bad, __func__)) return status;
+    if (int status = non_finite(logits)) return status;
     CHECK_ARG(bad < 0, "%s: logits row %d has a non-finite value", __func__, (int)(bad / C));
   }
   double* weights = rand_budget > 0 ? (double*)(ws + 2) : nullptr;
-  select_kernel<<<B, kThreads, 0, ctx->stream>>>(selected, weights, normed, logits, C, topk, rand_budget, temperature,
-                                                 seed, offset);
+  dusa::with_storage(ctx, [&](auto t) {
+    using S = decltype(t);
+    select_kernel<<<B, kThreads, 0, ctx->stream>>>(selected, weights, dusa::act<S>(normed), dusa::act<S>(logits), C, topk, rand_budget, temperature, seed, offset);
+  });
   CHECK_LAUNCH();
   return DUSA_OK;
 }
 
 // out(B, K) = in(B, C)[b, idx[b, k]]
 int dusa_gather_forward(dusa_ctx* ctx, float* out, const float* in, const int32_t* idx, int B, int C, int K) {
-  DUSA_OP_F32_STORAGE(ctx);
+  DUSA_OP(ctx);
   CHECK_PTR(out); CHECK_PTR(in); CHECK_PTR(idx);
   CHECK_POS(B); CHECK_POS(C); CHECK_POS(K);
   if (int status = check_idx(ctx, idx, B, C, K, __func__)) return status;
-  gather_forward_kernel<<<dusa::capped_blocks((uint64_t)B * K, 256), 256, 0, ctx->stream>>>(out, in, idx, B, C, K);
+  dusa::with_storage(ctx, [&](auto t) {
+    using S = decltype(t);
+    gather_forward_kernel<<<dusa::capped_blocks((uint64_t)B * K, 256), 256, 0, ctx->stream>>>(dusa::act<S>(out), dusa::act<S>(in), idx, B, C, K);
+  });
   CHECK_LAUNCH();
   return DUSA_OK;
 }
 
 // din(B, C) = 0 except din[b, idx[b, k]] += dout[b, k] (repeated indices add up) — overwrite
 int dusa_gather_backward(dusa_ctx* ctx, float* din, const float* dout, const int32_t* idx, int B, int C, int K) {
-  DUSA_OP_F32_STORAGE(ctx);
+  DUSA_OP(ctx);
   CHECK_PTR(din); CHECK_PTR(dout); CHECK_PTR(idx);
   CHECK_POS(B); CHECK_POS(C); CHECK_POS(K);
   if (int status = check_idx(ctx, idx, B, C, K, __func__)) return status;
-  gather_backward_kernel<<<dusa::capped_blocks((uint64_t)B * C, 256), 256, 0, ctx->stream>>>(din, dout, idx, B, C, K);
+  dusa::with_storage(ctx, [&](auto t) {
+    using S = decltype(t);
+    gather_backward_kernel<<<dusa::capped_blocks((uint64_t)B * C, 256), 256, 0, ctx->stream>>>(dusa::act<S>(din), dusa::act<S>(dout), idx, B, C, K);
+  });
   CHECK_LAUNCH();
   return DUSA_OK;
 }

@@ -46,26 +46,32 @@ __global__ void softmax_backward_kernel(T* din, const T* dout, const T* out, int
 extern "C" {
 
 int dusa_softmax_forward(dusa_ctx* ctx, float* out, const float* in, int N, int C, float temperature) {
-  DUSA_OP_F32_STORAGE(ctx);
+  DUSA_OP(ctx);
   CHECK_PTR(out); CHECK_PTR(in);
   CHECK_POS(N); CHECK_POS(C);
   CHECK_ARG(temperature > 0.0f && std::isfinite(temperature), "%s: temperature must be finite and > 0, got %g",
             __func__, (double)temperature);
   const double inv_t = 1.0 / (double)temperature;
-  softmax_forward_kernel<<<dusa::capped_blocks((uint64_t)N * 32, kThreads), kThreads, 0, ctx->stream>>>(out, in, N, C, inv_t);
+  dusa::with_storage(ctx, [&](auto t) {
+    using S = decltype(t);
+    softmax_forward_kernel<<<dusa::capped_blocks((uint64_t)N * 32, kThreads), kThreads, 0, ctx->stream>>>(dusa::act<S>(out), dusa::act<S>(in), N, C, inv_t);
+  });
   CHECK_LAUNCH();
   return DUSA_OK;
 }
 
 int dusa_softmax_backward(dusa_ctx* ctx, float* din, const float* dout, const float* out, int N, int C,
                           float temperature) {
-  DUSA_OP_F32_STORAGE(ctx);
+  DUSA_OP(ctx);
   CHECK_PTR(din); CHECK_PTR(dout); CHECK_PTR(out);
   CHECK_POS(N); CHECK_POS(C);
   CHECK_ARG(temperature > 0.0f && std::isfinite(temperature), "%s: temperature must be finite and > 0, got %g",
             __func__, (double)temperature);
   const double inv_t = 1.0 / (double)temperature;
-  softmax_backward_kernel<<<dusa::capped_blocks((uint64_t)N * 32, kThreads), kThreads, 0, ctx->stream>>>(din, dout, out, N, C, inv_t);
+  dusa::with_storage(ctx, [&](auto t) {
+    using S = decltype(t);
+    softmax_backward_kernel<<<dusa::capped_blocks((uint64_t)N * 32, kThreads), kThreads, 0, ctx->stream>>>(dusa::act<S>(din), dusa::act<S>(dout), dusa::act<S>(out), N, C, inv_t);
+  });
   CHECK_LAUNCH();
   return DUSA_OK;
 }
