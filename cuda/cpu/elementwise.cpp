@@ -32,6 +32,19 @@ int dusa_axpy(dusa_ctx* ctx, float* y, const float* x, float alpha, uint64_t n) 
   return DUSA_OK;
 }
 
+int dusa_scale_copy(dusa_ctx* ctx, float* out, const float* in, float alpha, uint64_t n) {
+  if (dusa::stores_bf16(ctx)) {
+    dusa::Bf16Staging s(ctx);
+    return s.finish(dusa_scale_copy(ctx, s.out(out, n), s.in(in, n), alpha, n));
+  }
+  DUSA_OP(ctx);
+  CHECK_PTR(out); CHECK_PTR(in);
+  int64_t count = (int64_t)n;
+#pragma omp parallel for simd num_threads(ctx->threads) schedule(static) if (count > PARALLEL_MIN)
+  for (int64_t i = 0; i < count; i++) out[i] = alpha * in[i];
+  return DUSA_OK;
+}
+
 int dusa_scale(dusa_ctx* ctx, float* x, float alpha, uint64_t n) {
   DUSA_OP(ctx);
   CHECK_PTR(x);

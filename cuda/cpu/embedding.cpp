@@ -62,6 +62,10 @@ int dusa_embedding_backward(dusa_ctx* ctx, float* dtable, const float* dout, con
 // out(N, dim) = [cos(t f_i) for i < half, sin(t f_i) for i < half, 0 if dim is odd],
 // half = dim / 2, f_i = exp(-ln(max_period) i / half); computed in double, rounded once
 int dusa_timestep_embedding(dusa_ctx* ctx, float* out, const float* t, int N, int dim, float max_period) {
+  if (dusa::stores_bf16(ctx)) {
+    dusa::Bf16Staging s(ctx);
+    return s.finish(dusa_timestep_embedding(ctx, s.out(out, dusa::count(N, dim)), t, N, dim, max_period));
+  }
   DUSA_OP(ctx);
   CHECK_PTR(out); CHECK_PTR(t);
   CHECK_POS(N); CHECK_POS(dim);

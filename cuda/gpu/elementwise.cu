@@ -22,6 +22,11 @@ __global__ void scale_kernel(T* x, float alpha, uint64_t n) {
   GRID_STRIDE(i, n) x[i] = (T)((float)x[i] * alpha);
 }
 
+template <class T>
+__global__ void scale_copy_kernel(T* out, const T* in, float alpha, uint64_t n) {
+  GRID_STRIDE(i, n) out[i] = (T)(alpha * (float)in[i]);
+}
+
 // out[r, c] = in[r, c] * scale[c] over (rows, C), flattened
 template <class T>
 __global__ void channel_scale_kernel(T* out, const T* in, const float* scale, int64_t total, int C) {
@@ -66,6 +71,19 @@ int dusa_add(dusa_ctx* ctx, float* out, const float* a, const float* b, uint64_t
     using T = decltype(t);
     add_kernel<<<dusa::capped_blocks(n, THREADS), THREADS, 0, ctx->stream>>>(dusa::act<T>(out), dusa::act<T>(a),
                                                                               dusa::act<T>(b), n);
+  });
+  CHECK_LAUNCH();
+  return DUSA_OK;
+}
+
+int dusa_scale_copy(dusa_ctx* ctx, float* out, const float* in, float alpha, uint64_t n) {
+  DUSA_OP(ctx);
+  CHECK_PTR(out); CHECK_PTR(in);
+  if (n == 0) return DUSA_OK;
+  dusa::with_storage(ctx, [&](auto t) {
+    using T = decltype(t);
+    scale_copy_kernel<<<dusa::capped_blocks(n, THREADS), THREADS, 0, ctx->stream>>>(dusa::act<T>(out), dusa::act<T>(in),
+                                                                                    alpha, n);
   });
   CHECK_LAUNCH();
   return DUSA_OK;

@@ -103,7 +103,11 @@ int dusa_timestep_embedding(dusa_ctx* ctx, float* out, const float* t, int N, in
             (double)max_period);
   const double log_period = std::log((double)max_period);  // on the host, like the CPU
   const int per = dim / 2 + (dim & 1);
-  timestep_embedding_kernel<<<dusa::capped_blocks((uint64_t)N * per, 256), 256, 0, ctx->stream>>>(out, t, N, dim, log_period);
+  dusa::with_storage(ctx, [&](auto s) {
+    using S = decltype(s);
+    timestep_embedding_kernel<<<dusa::capped_blocks((uint64_t)N * per, 256), 256, 0, ctx->stream>>>(dusa::act<S>(out), t,
+                                                                                                   N, dim, log_period);
+  });
   CHECK_LAUNCH();
   return DUSA_OK;
 }

@@ -112,6 +112,8 @@ DUSA_API int dusa_rng_normal(dusa_ctx* ctx, float* out, uint64_t n, uint64_t see
 DUSA_API int dusa_add(dusa_ctx* ctx, dusa_act* out, const dusa_act* a, const dusa_act* b, uint64_t n);            /* out = a + b (may alias) */
 DUSA_API int dusa_axpy(dusa_ctx* ctx, float* y, const float* x, float alpha, uint64_t n);                /* y += alpha x */
 DUSA_API int dusa_scale(dusa_ctx* ctx, float* x, float alpha, uint64_t n);                               /* x *= alpha */
+/* out = alpha * in on activations (may alias; dusa_axpy and dusa_scale are fp32-only, for parameters and state) */
+DUSA_API int dusa_scale_copy(dusa_ctx* ctx, dusa_act* out, const dusa_act* in, float alpha, uint64_t n);
 /* out[r, c] = in[r, c] * scale[c] over (rows, C); backward: din = dout*scale, dscale += sum_r dout*in */
 DUSA_API int dusa_channel_scale_forward(dusa_ctx* ctx, dusa_act* out, const dusa_act* in, const float* scale, int rows, int C);
 DUSA_API int dusa_channel_scale_backward(dusa_ctx* ctx, dusa_act* din, float* dscale, const dusa_act* dout, const dusa_act* in, const float* scale, int rows, int C);
@@ -226,7 +228,7 @@ DUSA_API int dusa_argmax(dusa_ctx* ctx, int32_t* out, const dusa_act* in, int N,
 DUSA_API int dusa_embedding_forward(dusa_ctx* ctx, dusa_act* out, const int32_t* ids, const dusa_act* table, int N, int C, int V);
 DUSA_API int dusa_embedding_backward(dusa_ctx* ctx, float* dtable, const dusa_act* dout, const int32_t* ids, int N, int C, int V);
 /* sinusoidal timestep embedding (N, dim): [cos(t f_i), sin(t f_i)], f_i = exp(-ln(max_period) i / half), zero pad if dim odd */
-DUSA_API int dusa_timestep_embedding(dusa_ctx* ctx, float* out, const float* t, int N, int dim, float max_period);
+DUSA_API int dusa_timestep_embedding(dusa_ctx* ctx, dusa_act* out, const float* t, int N, int dim, float max_period);
 
 /* ---------------------------------------------------------------------------------------------
  * 11. DUSA class selection. selected (B, K = topk + rand_budget) int32: the top-k classes of `normed`

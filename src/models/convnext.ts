@@ -58,14 +58,14 @@ export function convnextLayout(c: ConvNeXtConfig, B: number, H: number, W: numbe
   let h = H / c.stemPatch, w = W / c.stemPatch;
   const a = new Arena();
   a.reserve("stem.conv", [B, c.dims[0], h, w]);
-  a.reserve("stem.mean", [B * h * w]);
-  a.reserve("stem.rstd", [B * h * w]);
+  a.reserve("stem.mean", [B * h * w], "f32");
+  a.reserve("stem.rstd", [B * h * w], "f32");
   let maxNCHW = 0, maxHidden = 0;
   c.depths.forEach((depth, s) => {
     const C = c.dims[s];
     if (s > 0) {
-      a.reserve(`s${s}.ds.mean`, [B * h * w]);
-      a.reserve(`s${s}.ds.rstd`, [B * h * w]);
+      a.reserve(`s${s}.ds.mean`, [B * h * w], "f32");
+      a.reserve(`s${s}.ds.rstd`, [B * h * w], "f32");
       maxNCHW = Math.max(maxNCHW, B * c.dims[s - 1] * h * w); // tmp.nchw holds the downsample LayerNorm output
       if (h % 2 || w % 2) throw new Error(`convnext: stage ${s} input ${h}x${w} cannot be downsampled by 2`);
       h /= 2;
@@ -80,8 +80,8 @@ export function convnextLayout(c: ConvNeXtConfig, B: number, H: number, W: numbe
       const k = `s${s}.b${m}`;
       // the LayerNorm and GELU outputs are not kept: backward recomputes them from dw and fc1 (into grad.h1/h2)
       a.reserve(`${k}.dw`, [rows, C]); // depthwise output, NHWC (LayerNorm input)
-      a.reserve(`${k}.mean`, [rows]);
-      a.reserve(`${k}.rstd`, [rows]);
+      a.reserve(`${k}.mean`, [rows], "f32");
+      a.reserve(`${k}.rstd`, [rows], "f32");
       a.reserve(`${k}.fc1`, [rows, 4 * C]);
       a.reserve(`${k}.fc2`, [rows, C]);
     }
@@ -89,8 +89,8 @@ export function convnextLayout(c: ConvNeXtConfig, B: number, H: number, W: numbe
   const last = c.dims[c.dims.length - 1];
   a.reserve("head.pool", [B, last]);
   a.reserve("head.ln", [B, last]);
-  a.reserve("head.mean", [B]);
-  a.reserve("head.rstd", [B]);
+  a.reserve("head.mean", [B], "f32");
+  a.reserve("head.rstd", [B], "f32");
   a.reserve("logits", [B, c.numClasses]);
   // scratch: NCHW temporaries and gradients; grad.h1/h2 (4C wide) also hold a block's LayerNorm and GELU outputs
   a.reserve("tmp.nchw", [maxNCHW]);
@@ -102,7 +102,7 @@ export function convnextLayout(c: ConvNeXtConfig, B: number, H: number, W: numbe
   return { sizes, arena: a };
 }
 
-type Plan = { B: number; H: number; W: number; sizes: { H: number; W: number }[]; arena: Arena };
+type Plan = { B: number; H: number; W: number; storage: "f32" | "bf16"; sizes: { H: number; W: number }[]; arena: Arena };
 
 export class ConvNeXt {
   readonly table: ParamTable;
@@ -122,10 +122,11 @@ export class ConvNeXt {
 
   /** Plans the activation arena for input (B, inChans, H, W); re-planned only when the shape changes. */
   plan(B: number, H: number, W: number): Plan {
-    if (this.#plan && this.#plan.B === B && this.#plan.H === H && this.#plan.W === W) return this.#plan;
+    const storage = this.ctx.storage;
+    if (this.#plan && this.#plan.B === B && this.#plan.H === H && this.#plan.W === W && this.#plan.storage === storage) return this.#plan;
     this.#plan?.arena.free();
     const { sizes, arena } = convnextLayout(this.config, B, H, W);
-    this.#plan = { B, H, W, sizes, arena: arena.commit(this.ctx) };
+    this.#plan = { B, H, W, storage, sizes, arena: arena.commit(this.ctx) };
     return this.#plan;
   }
 
@@ -137,12 +138,13 @@ export class ConvNeXt {
   forward(x: TensorView | { ptr: number }, B: number, H: number, W: number): TensorView {
     const { ctx, config: c, params: P } = this;
     const plan = this.plan(B, H, W);
+    P.refreshShadow();
     this.#input = x;
     const A = (n: string) => plan.arena.get(n);
     const p = (n: string) => P.p(n);
     const k = c.stemPatch;
     let { H: h, W: w } = plan.sizes[0];
-    ctx.call("dusa_conv2d_forward", A("stem.conv"), x, p("stem.0.weight"), p("stem.0.bias"), B, c.inChans, H, W, c.dims[0], k, k, k, k, 0, 0, 0, 0);
+    ctx.call("dusa_conv2d_forward", A("stem.conv"), x, P.w("stem.0.weight"), p("stem.0.bias"), B, c.inChans, H, W, c.dims[0], k, k, k, k, 0, 0, 0, 0);
     ctx.call("dusa_layernorm2d_forward", A("s0.b0.in"), A("stem.mean"), A("stem.rstd"), A("stem.conv"), p("stem.1.weight"), p("stem.1.bias"), B, c.dims[0], h * w, EPS);
     c.depths.forEach((depth, s) => {
       const C = c.dims[s];
@@ -150,7 +152,7 @@ export class ConvNeXt {
         const Cp = c.dims[s - 1];
         const prev = A(`s${s - 1}.b${c.depths[s - 1]}.in`);
         ctx.call("dusa_layernorm2d_forward", A("tmp.nchw"), A(`s${s}.ds.mean`), A(`s${s}.ds.rstd`), prev, p(`stages.${s}.downsample.0.weight`), p(`stages.${s}.downsample.0.bias`), B, Cp, h * w, EPS);
-        ctx.call("dusa_conv2d_forward", A(`s${s}.b0.in`), A("tmp.nchw"), p(`stages.${s}.downsample.1.weight`), p(`stages.${s}.downsample.1.bias`), B, Cp, h, w, C, 2, 2, 2, 2, 0, 0, 0, 0);
+        ctx.call("dusa_conv2d_forward", A(`s${s}.b0.in`), A("tmp.nchw"), P.w(`stages.${s}.downsample.1.weight`), p(`stages.${s}.downsample.1.bias`), B, Cp, h, w, C, 2, 2, 2, 2, 0, 0, 0, 0);
         ({ H: h, W: w } = plan.sizes[s]);
       }
       const rows = B * h * w;
@@ -158,7 +160,7 @@ export class ConvNeXt {
         const a = (n: string) => A(`s${s}.b${m}.${n}`);
         const q = (n: string) => p(`stages.${s}.blocks.${m}.${n}`);
         const tmp = A("tmp.nchw"), ln = A("grad.h1"), gelu = A("grad.h2");
-        ctx.call("dusa_dwconv2d_forward", tmp, a("in"), q("conv_dw.weight"), q("conv_dw.bias"), B, C, h, w, KERNEL);
+        ctx.call("dusa_dwconv2d_forward", tmp, a("in"), P.w(`stages.${s}.blocks.${m}.conv_dw.weight`), q("conv_dw.bias"), B, C, h, w, KERNEL);
         ctx.call("dusa_nchw_to_nhwc", a("dw"), tmp, B, C, h, w);
         ctx.call("dusa_layernorm_forward", ln, a("mean"), a("rstd"), a("dw"), q("norm.weight"), q("norm.bias"), rows, C, EPS);
         this.linears.forward(`stages.${s}.blocks.${m}.mlp.fc1`, a("fc1"), ln, rows, C, 4 * C);
@@ -218,7 +220,7 @@ export class ConvNeXt {
         this.linears.backward(q("mlp.fc1"), dc, h2, h1, rows, C, 4 * C);
         ctx.call("dusa_layernorm_backward", spare, g(q("norm.weight")), g(q("norm.bias")), dc, a("dw"), p(q("norm.weight")), a("mean"), a("rstd"), rows, C);
         ctx.call("dusa_nhwc_to_nchw", dc, spare, B, C, h, w);
-        ctx.call("dusa_dwconv2d_backward", tmp, g(q("conv_dw.weight")), g(q("conv_dw.bias")), dc, a("in"), p(q("conv_dw.weight")), B, C, h, w, KERNEL);
+        ctx.call("dusa_dwconv2d_backward", tmp, g(q("conv_dw.weight")), g(q("conv_dw.bias")), dc, a("in"), P.w(q("conv_dw.weight")), B, C, h, w, KERNEL);
         ctx.call("dusa_add", dres, dres, tmp, rows * C);
       }
       if (s > 0) {
@@ -227,7 +229,7 @@ export class ConvNeXt {
         const dsLn = A("grad.c"), ln = A("tmp.nchw"), prev = A(`s${s - 1}.b${c.depths[s - 1]}.in`);
         if (g(`stages.${s}.downsample.1.weight`)) // the LayerNorm output, recomputed for the conv's weight gradient
           ctx.call("dusa_layernorm2d_forward", ln, A(`s${s}.ds.mean`), A(`s${s}.ds.rstd`), prev, p(`stages.${s}.downsample.0.weight`), p(`stages.${s}.downsample.0.bias`), B, Cp, hp * wp, EPS);
-        ctx.call("dusa_conv2d_backward", dsLn, g(`stages.${s}.downsample.1.weight`), g(`stages.${s}.downsample.1.bias`), dres, ln, p(`stages.${s}.downsample.1.weight`), B, Cp, hp, wp, C, 2, 2, 2, 2, 0, 0, 0, 0);
+        ctx.call("dusa_conv2d_backward", dsLn, g(`stages.${s}.downsample.1.weight`), g(`stages.${s}.downsample.1.bias`), dres, ln, P.w(`stages.${s}.downsample.1.weight`), B, Cp, hp, wp, C, 2, 2, 2, 2, 0, 0, 0, 0);
         ctx.call("dusa_layernorm2d_backward", spare, g(`stages.${s}.downsample.0.weight`), g(`stages.${s}.downsample.0.bias`), dsLn, prev, p(`stages.${s}.downsample.0.weight`), A(`s${s}.ds.mean`), A(`s${s}.ds.rstd`), B, Cp, hp * wp);
         [dres, spare] = [spare, dres];
       }
@@ -239,7 +241,7 @@ export class ConvNeXt {
     const k = c.stemPatch;
     const wantConvGrads = dx || g("stem.0.weight") || g("stem.0.bias");
     if (wantConvGrads)
-      ctx.call("dusa_conv2d_backward", dx, g("stem.0.weight"), g("stem.0.bias"), dConv, this.#input, p("stem.0.weight"), B, c.inChans, H, W, c.dims[0], k, k, k, k, 0, 0, 0, 0);
+      ctx.call("dusa_conv2d_backward", dx, g("stem.0.weight"), g("stem.0.bias"), dConv, this.#input, P.w("stem.0.weight"), B, c.inChans, H, W, c.dims[0], k, k, k, k, 0, 0, 0, 0);
   }
 
   free(): void {

@@ -5,7 +5,7 @@
 //   c = t_embedder(timestep_embedding(t)) + y_embedder(y)     (N, C); s = silu(c) feeds every adaLN
 //   block: x += gate_msa * attn(modulate(norm1(x))); x += gate_mlp * mlp(modulate(norm2(x)))
 //   final: linear(modulate(norm_final(x))) -> unpatchify      (N, out, H, W)
-import type { Context, TensorView } from "../native/index.ts";
+import { elementBytes, type Context, type TensorView } from "../native/index.ts";
 import { Arena } from "../nn/arena.ts";
 import { Linears } from "../nn/linear.ts";
 import { addLora, type LoraConfig } from "../nn/lora.ts";
@@ -99,20 +99,20 @@ export function sitLayout(c: SiTConfig, N: number, training: boolean): Arena {
   for (let i = 0; i < (training ? c.depth : 1); i++) {
     const k = `b${i}`;
     a.reserve(`${k}.mod`, [N, 6 * C]);
-    a.reserve(`${k}.mean1`, [NT]);
-    a.reserve(`${k}.rstd1`, [NT]);
+    a.reserve(`${k}.mean1`, [NT], "f32");
+    a.reserve(`${k}.rstd1`, [NT], "f32");
     a.reserve(`${k}.qkv`, [NT, 3 * C]);
     a.reserve(`${k}.att`, [NT, C]);
-    a.reserve(`${k}.lse`, [N * c.heads * T]);
+    a.reserve(`${k}.lse`, [N * c.heads * T], "f32");
     a.reserve(`${k}.proj`, [NT, C]);
-    a.reserve(`${k}.mean2`, [NT]);
-    a.reserve(`${k}.rstd2`, [NT]);
+    a.reserve(`${k}.mean2`, [NT], "f32");
+    a.reserve(`${k}.rstd2`, [NT], "f32");
     a.reserve(`${k}.fc1`, [NT, Hd]);
     a.reserve(`${k}.fc2`, [NT, C]);
   }
   a.reserve("f.mod", [N, 2 * C]);
-  a.reserve("f.mean", [NT]);
-  a.reserve("f.rstd", [NT]);
+  a.reserve("f.mean", [NT], "f32");
+  a.reserve("f.rstd", [NT], "f32");
   a.reserve("f.out", [NT, PO]);
   a.reserve("out", [N, sitOutChannels(c), c.inputSize, c.inputSize]);
   if (training) {
@@ -126,7 +126,7 @@ export function sitLayout(c: SiTConfig, N: number, training: boolean): Arena {
   return a;
 }
 
-type Plan = { N: number; training: boolean; arena: Arena };
+type Plan = { N: number; training: boolean; storage: "f32" | "bf16"; arena: Arena };
 
 export class SiT {
   readonly table: ParamTable;
@@ -154,9 +154,10 @@ export class SiT {
    * share one set of buffers (a forward-only pass, as when the generative model is frozen).
    */
   plan(N: number, training: boolean): Plan {
-    if (this.#plan && this.#plan.N === N && this.#plan.training === training) return this.#plan;
+    const storage = this.ctx.storage;
+    if (this.#plan && this.#plan.N === N && this.#plan.training === training && this.#plan.storage === storage) return this.#plan;
     this.#plan?.arena.free();
-    this.#plan = { N, training, arena: sitLayout(this.config, N, training).commit(this.ctx) };
+    this.#plan = { N, training, storage, arena: sitLayout(this.config, N, training).commit(this.ctx) };
     return this.#plan;
   }
 
@@ -170,19 +171,24 @@ export class SiT {
     const plan = this.plan(N, training);
     this.#labels = y;
     const { ctx, config: c, params: P } = this;
+    P.refreshShadow();
+    const E = elementBytes(ctx.storage); // bytes per activation element: pointer offsets into mod and qkv rows
     const A = (n: string) => plan.arena.get(n);
     const p = (n: string) => P.p(n);
     const C = c.hidden, T = this.tokens, NT = N * T, pp = c.patchSize, S = c.inputSize, Hd = Math.round(C * c.mlpRatio);
     // embeddings
     ctx.call("dusa_patchify_forward", A("patches"), x, N, c.inChannels, S, S, pp);
     this.linears.forward("x_embedder.proj", A("x0"), A("patches"), NT, c.inChannels * pp * pp, C);
-    const pos = p("pos_embed");
-    for (let n = 0; n < N; n++) ctx.call("dusa_axpy", A("x0").base.slice(A("x0").offset + n * T * C, [T, C]), pos, 1, T * C);
+    const pos = P.w("pos_embed");
+    for (let n = 0; n < N; n++) {
+      const x0n = A("x0").base.slice(A("x0").offset + n * T * C, [T, C]);
+      ctx.call("dusa_add", x0n, x0n, pos, T * C);
+    }
     ctx.call("dusa_timestep_embedding", A("freq"), t, N, FREQ, 10000);
     this.linears.forward("t_embedder.mlp.0", A("t.h"), A("freq"), N, FREQ, C);
     ctx.call("dusa_silu_forward", A("t.a"), A("t.h"), N * C);
     this.linears.forward("t_embedder.mlp.2", A("t.emb"), A("t.a"), N, C, C);
-    ctx.call("dusa_embedding_forward", A("y.emb"), y, p("y_embedder.embedding_table.weight"), N, C, c.numClasses + 1);
+    ctx.call("dusa_embedding_forward", A("y.emb"), y, P.w("y_embedder.embedding_table.weight"), N, C, c.numClasses + 1);
     ctx.call("dusa_add", A("c"), A("t.emb"), A("y.emb"), N * C);
     ctx.call("dusa_silu_forward", A("silu_c"), A("c"), N * C);
     // blocks
@@ -195,22 +201,22 @@ export class SiT {
       const xout = training || i === c.depth - 1 ? A(`x${i + 1}`) : A("x.mid");
       const mod = a("mod"), m = mod.ptr, h = A("h"), x1 = A("x.attn");
       this.linears.forward(`blocks.${i}.adaLN_modulation.1`, mod, A("silu_c"), N, C, 6 * C);
-      ctx.call("dusa_layernorm_modulate_forward", h, a("mean1"), a("rstd1"), xin, m, m + 4 * C, N, T, C, 6 * C, EPS);
+      ctx.call("dusa_layernorm_modulate_forward", h, a("mean1"), a("rstd1"), xin, m, m + E * C, N, T, C, 6 * C, EPS);
       this.linears.forward(`blocks.${i}.attn.qkv`, a("qkv"), h, NT, C, 3 * C);
       const qkv = a("qkv").ptr;
-      ctx.call("dusa_attention_forward", a("att"), a("lse"), qkv, qkv + 4 * C, qkv + 8 * C, N, T, c.heads, hd, 3 * C);
+      ctx.call("dusa_attention_forward", a("att"), a("lse"), qkv, qkv + E * C, qkv + 2 * E * C, N, T, c.heads, hd, 3 * C);
       this.linears.forward(`blocks.${i}.attn.proj`, a("proj"), a("att"), NT, C, C);
-      ctx.call("dusa_gated_residual_forward", x1, xin, a("proj"), m + 8 * C, N, T, C, 6 * C);
-      ctx.call("dusa_layernorm_modulate_forward", h, a("mean2"), a("rstd2"), x1, m + 12 * C, m + 16 * C, N, T, C, 6 * C, EPS);
+      ctx.call("dusa_gated_residual_forward", x1, xin, a("proj"), m + 2 * E * C, N, T, C, 6 * C);
+      ctx.call("dusa_layernorm_modulate_forward", h, a("mean2"), a("rstd2"), x1, m + 3 * E * C, m + 4 * E * C, N, T, C, 6 * C, EPS);
       this.linears.forward(`blocks.${i}.mlp.fc1`, a("fc1"), h, NT, C, Hd);
       ctx.call("dusa_gelu_forward", h, a("fc1"), NT * Hd, 1);
       this.linears.forward(`blocks.${i}.mlp.fc2`, a("fc2"), h, NT, Hd, C);
-      ctx.call("dusa_gated_residual_forward", xout, x1, a("fc2"), m + 20 * C, N, T, C, 6 * C);
+      ctx.call("dusa_gated_residual_forward", xout, x1, a("fc2"), m + 5 * E * C, N, T, C, 6 * C);
     }
     // final layer
     const fm = A("f.mod"), PO = pp * pp * sitOutChannels(c);
     this.linears.forward("final_layer.adaLN_modulation.1", fm, A("silu_c"), N, C, 2 * C);
-    ctx.call("dusa_layernorm_modulate_forward", A("h"), A("f.mean"), A("f.rstd"), A(`x${c.depth}`), fm.ptr, fm.ptr + 4 * C, N, T, C, 2 * C, EPS);
+    ctx.call("dusa_layernorm_modulate_forward", A("h"), A("f.mean"), A("f.rstd"), A(`x${c.depth}`), fm.ptr, fm.ptr + E * C, N, T, C, 2 * C, EPS);
     this.linears.forward("final_layer.linear", A("f.out"), A("h"), NT, C, PO);
     ctx.call("dusa_unpatchify_forward", A("out"), A("f.out"), N, sitOutChannels(c), S, S, pp);
     return A("out");
@@ -226,6 +232,7 @@ export class SiT {
     if (!plan?.training) throw new Error("sit: backward needs a training forward first");
     const { ctx, config: c, params: P } = this;
     const { N } = plan;
+    const E = elementBytes(ctx.storage);
     const A = (n: string) => plan.arena.get(n);
     const p = (n: string) => P.p(n);
     const g = (n: string) => P.g(n);
@@ -240,9 +247,9 @@ export class SiT {
     ctx.call("dusa_unpatchify_backward", da, dout, N, sitOutChannels(c), S, S, pp);
     const fm = A("f.mod").ptr;
     if (reads("final_layer.linear"))
-      ctx.call("dusa_layernorm_modulate_forward", h, A("f.mean"), A("f.rstd"), A(`x${c.depth}`), fm, fm + 4 * C, N, T, C, 2 * C, EPS);
+      ctx.call("dusa_layernorm_modulate_forward", h, A("f.mean"), A("f.rstd"), A(`x${c.depth}`), fm, fm + E * C, N, T, C, 2 * C, EPS);
     L.backward("final_layer.linear", dc, da, h, NT, C, PO);
-    ctx.call("dusa_layernorm_modulate_backward", dres, dmod.ptr, dmod.ptr + 4 * C, dc, A(`x${c.depth}`), fm + 4 * C, A("f.mean"), A("f.rstd"), N, T, C, 2 * C);
+    ctx.call("dusa_layernorm_modulate_backward", dres, dmod.ptr, dmod.ptr + E * C, dc, A(`x${c.depth}`), fm + E * C, A("f.mean"), A("f.rstd"), N, T, C, 2 * C);
     L.backward("final_layer.adaLN_modulation.1", dsAcc, dmod, A("silu_c"), N, C, 2 * C);
     // blocks, last to first; dres holds d(block output) and is updated in place to d(block input)
     for (let i = c.depth - 1; i >= 0; i--) {
@@ -250,23 +257,23 @@ export class SiT {
       const q = (n: string) => `blocks.${i}.${n}`;
       const m = a("mod").ptr, d = dmod.ptr, xin = A(`x${i}`);
       // x_out = x1 + gate_mlp * fc2
-      ctx.call("dusa_gated_residual_backward", dres, dc, d + 20 * C, dres, a("fc2"), m + 20 * C, N, T, C, 6 * C);
+      ctx.call("dusa_gated_residual_backward", dres, dc, d + 5 * E * C, dres, a("fc2"), m + 5 * E * C, N, T, C, 6 * C);
       if (reads(q("mlp.fc2"))) ctx.call("dusa_gelu_forward", h, a("fc1"), NT * Hd, 1);
       L.backward(q("mlp.fc2"), da, dc, h, NT, Hd, C);
       ctx.call("dusa_gelu_backward", da, da, a("fc1"), NT * Hd, 1); // elementwise, so in place
-      ctx.call("dusa_gated_residual_forward", x1, xin, a("proj"), m + 8 * C, N, T, C, 6 * C);
-      if (reads(q("mlp.fc1"))) ctx.call("dusa_layernorm_modulate_forward", h, a("mean2"), a("rstd2"), x1, m + 12 * C, m + 16 * C, N, T, C, 6 * C, EPS);
+      ctx.call("dusa_gated_residual_forward", x1, xin, a("proj"), m + 2 * E * C, N, T, C, 6 * C);
+      if (reads(q("mlp.fc1"))) ctx.call("dusa_layernorm_modulate_forward", h, a("mean2"), a("rstd2"), x1, m + 3 * E * C, m + 4 * E * C, N, T, C, 6 * C, EPS);
       L.backward(q("mlp.fc1"), dc, da, h, NT, C, Hd);
-      ctx.call("dusa_layernorm_modulate_backward", da, d + 12 * C, d + 16 * C, dc, x1, m + 16 * C, a("mean2"), a("rstd2"), N, T, C, 6 * C);
+      ctx.call("dusa_layernorm_modulate_backward", da, d + 3 * E * C, d + 4 * E * C, dc, x1, m + 4 * E * C, a("mean2"), a("rstd2"), N, T, C, 6 * C);
       ctx.call("dusa_add", dres, dres, da, NT * C);
       // x1 = x_in + gate_msa * proj
-      ctx.call("dusa_gated_residual_backward", dres, da, d + 8 * C, dres, a("proj"), m + 8 * C, N, T, C, 6 * C);
+      ctx.call("dusa_gated_residual_backward", dres, da, d + 2 * E * C, dres, a("proj"), m + 2 * E * C, N, T, C, 6 * C);
       L.backward(q("attn.proj"), dc, da, a("att"), NT, C, C);
       const qkv = a("qkv").ptr, dq = da.ptr;
-      ctx.call("dusa_attention_backward", dq, dq + 4 * C, dq + 8 * C, dc, qkv, qkv + 4 * C, qkv + 8 * C, a("att"), a("lse"), N, T, c.heads, hd, 3 * C);
-      if (reads(q("attn.qkv"))) ctx.call("dusa_layernorm_modulate_forward", h, a("mean1"), a("rstd1"), xin, m, m + 4 * C, N, T, C, 6 * C, EPS);
+      ctx.call("dusa_attention_backward", dq, dq + E * C, dq + 2 * E * C, dc, qkv, qkv + E * C, qkv + 2 * E * C, a("att"), a("lse"), N, T, c.heads, hd, 3 * C);
+      if (reads(q("attn.qkv"))) ctx.call("dusa_layernorm_modulate_forward", h, a("mean1"), a("rstd1"), xin, m, m + E * C, N, T, C, 6 * C, EPS);
       L.backward(q("attn.qkv"), dc, da, h, NT, C, 3 * C);
-      ctx.call("dusa_layernorm_modulate_backward", da, d, d + 4 * C, dc, xin, m + 4 * C, a("mean1"), a("rstd1"), N, T, C, 6 * C);
+      ctx.call("dusa_layernorm_modulate_backward", da, d, d + E * C, dc, xin, m + E * C, a("mean1"), a("rstd1"), N, T, C, 6 * C);
       ctx.call("dusa_add", dres, dres, da, NT * C);
       L.backward(q("adaLN_modulation.1"), ds, dmod, A("silu_c"), N, C, 6 * C);
       ctx.call("dusa_add", dsAcc, dsAcc, ds, N * C);

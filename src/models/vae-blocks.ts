@@ -68,12 +68,12 @@ function convOut(s: Shape, outC: number, g: Geometry): Shape {
 }
 
 function conv(r: Run, out: Ptr, x: Ptr, name: string, s: Shape, outC: number, g: Geometry): void {
-  r.ctx.call("dusa_conv2d_forward", out, x, r.P.p(`${name}.weight`), r.P.p(`${name}.bias`), r.B, s.C, s.H, s.W, outC, g.k, g.k, g.stride, g.stride, ...g.pad);
+  r.ctx.call("dusa_conv2d_forward", out, x, r.P.w(`${name}.weight`), r.P.p(`${name}.bias`), r.B, s.C, s.H, s.W, outC, g.k, g.k, g.stride, g.stride, ...g.pad);
 }
 
 function convBackward(r: Run, dx: Ptr | null, dout: Ptr, x: Ptr, name: string, s: Shape, outC: number, g: Geometry): void {
   const dw = r.P.g(`${name}.weight`), db = r.P.g(`${name}.bias`);
-  if (dx || dw || db) r.ctx.call("dusa_conv2d_backward", dx, dw, db, dout, x, r.P.p(`${name}.weight`), r.B, s.C, s.H, s.W, outC, g.k, g.k, g.stride, g.stride, ...g.pad);
+  if (dx || dw || db) r.ctx.call("dusa_conv2d_backward", dx, dw, db, dout, x, r.P.w(`${name}.weight`), r.B, s.C, s.H, s.W, outC, g.k, g.k, g.stride, g.stride, ...g.pad);
 }
 
 function norm(r: Run, out: Ptr, mean: Ptr, rstd: Ptr, x: Ptr, name: string, s: Shape, silu: boolean): void {
@@ -91,8 +91,8 @@ function renorm(r: Run, out: Ptr, x: Ptr, name: string, s: Shape, silu: boolean)
 }
 
 function reserveStats(r: Run, name: string): void {
-  r.arena.reserve(`${name}.mean`, [r.B * r.groups]);
-  r.arena.reserve(`${name}.rstd`, [r.B * r.groups]);
+  r.arena.reserve(`${name}.mean`, [r.B * r.groups], "f32");
+  r.arena.reserve(`${name}.rstd`, [r.B * r.groups], "f32");
 }
 
 export class Conv implements Block {
@@ -204,7 +204,7 @@ export class MidAttention implements Block {
 
   reserve(r: Run, s: Shape): void {
     const n = this.name, rows = r.B * s.H * s.W;
-    r.arena.reserve(`${n}.lse`, [r.B, s.H * s.W]); // kept by every plan: the attention always writes it
+    r.arena.reserve(`${n}.lse`, [r.B, s.H * s.W], "f32"); // kept by every plan: the attention always writes it
     if (!r.training) return;
     for (const k of ["tokens", "q", "k", "v", "att"]) r.arena.reserve(`${n}.${k}`, [rows, s.C]);
     reserveStats(r, `${n}.group_norm`);
@@ -212,33 +212,33 @@ export class MidAttention implements Block {
 
   forward(r: Run, s: Shape, x: Ptr, out: Ptr, t0: TensorView, t1: TensorView | null): void {
     const { ctx, B } = r, { C, H, W } = s, n = this.name, T = H * W, rows = B * T, size = rows * C;
-    const A = r.arena.get.bind(r.arena), p = (k: string) => r.P.p(`${n}.${k}`);
+    const A = r.arena.get.bind(r.arena), p = (k: string) => r.P.p(`${n}.${k}`), w = (k: string) => r.P.w(`${n}.${k}`);
     const tokens = kept(r, `${n}.tokens`, () => at(t1!, 0, [rows, C]));
     const [q, k, v, att] = ["q", "k", "v", "att"].map((key, i) => kept(r, `${n}.${key}`, () => at(t0, i * size, [rows, C])));
     const mean = kept(r, `${n}.group_norm.mean`, () => A("stats.mean")), rstd = kept(r, `${n}.group_norm.rstd`, () => A("stats.rstd"));
     norm(r, t0, mean, rstd, x, `${n}.group_norm`, s, false); // (B, C, H, W)
     ctx.call("dusa_nchw_to_nhwc", tokens, t0, B, C, H, W); // (B, HW, C)
-    ctx.call("dusa_linear_forward", q, tokens, p("to_q.weight"), p("to_q.bias"), rows, C, C);
-    ctx.call("dusa_linear_forward", k, tokens, p("to_k.weight"), p("to_k.bias"), rows, C, C);
-    ctx.call("dusa_linear_forward", v, tokens, p("to_v.weight"), p("to_v.bias"), rows, C, C);
+    ctx.call("dusa_linear_forward", q, tokens, w("to_q.weight"), p("to_q.bias"), rows, C, C);
+    ctx.call("dusa_linear_forward", k, tokens, w("to_k.weight"), p("to_k.bias"), rows, C, C);
+    ctx.call("dusa_linear_forward", v, tokens, w("to_v.weight"), p("to_v.bias"), rows, C, C);
     ctx.call("dusa_attention_forward", att, A(`${n}.lse`), q, k, v, B, T, 1, C, C);
-    ctx.call("dusa_linear_forward", t1!, att, p("to_out.0.weight"), p("to_out.0.bias"), rows, C, C); // forward-only: over the tokens
+    ctx.call("dusa_linear_forward", t1!, att, w("to_out.0.weight"), p("to_out.0.bias"), rows, C, C); // forward-only: over the tokens
     ctx.call("dusa_nhwc_to_nchw", t0, t1!, B, C, H, W); // forward-only: over q
     ctx.call("dusa_add", out, x, t0, size);
   }
 
   backward(r: Run, s: Shape, x: Ptr, dout: Ptr, dx: Ptr | null, { g0, g1, re }: Scratch): void {
     const { ctx, B, P } = r, { C, H, W } = s, n = this.name, T = H * W, rows = B * T, size = rows * C;
-    const A = (k: string) => r.arena.get(`${n}.${k}`), p = (k: string) => P.p(`${n}.${k}`), g = (k: string) => P.g(`${n}.${k}`);
+    const A = (k: string) => r.arena.get(`${n}.${k}`), w = (k: string) => P.w(`${n}.${k}`), g = (k: string) => P.g(`${n}.${k}`);
     const tokens = A("tokens");
     const [dq, dk, dv] = [0, 1, 2].map((i) => at(re, i * size, [rows, C]));
     ctx.call("dusa_nchw_to_nhwc", g0, dout, B, C, H, W); // d(to_out.0 output) as tokens
-    ctx.call("dusa_linear_backward", g1, g("to_out.0.weight"), g("to_out.0.bias"), g0, A("att"), p("to_out.0.weight"), rows, C, C);
+    ctx.call("dusa_linear_backward", g1, g("to_out.0.weight"), g("to_out.0.bias"), g0, A("att"), w("to_out.0.weight"), rows, C, C);
     ctx.call("dusa_attention_backward", dq, dk, dv, g1, A("q"), A("k"), A("v"), A("att"), A("lse"), B, T, 1, C, C);
-    ctx.call("dusa_linear_backward", g0, g("to_q.weight"), g("to_q.bias"), dq, tokens, p("to_q.weight"), rows, C, C);
-    ctx.call("dusa_linear_backward", g1, g("to_k.weight"), g("to_k.bias"), dk, tokens, p("to_k.weight"), rows, C, C);
+    ctx.call("dusa_linear_backward", g0, g("to_q.weight"), g("to_q.bias"), dq, tokens, w("to_q.weight"), rows, C, C);
+    ctx.call("dusa_linear_backward", g1, g("to_k.weight"), g("to_k.bias"), dk, tokens, w("to_k.weight"), rows, C, C);
     ctx.call("dusa_add", g0, g0, g1, size);
-    ctx.call("dusa_linear_backward", g1, g("to_v.weight"), g("to_v.bias"), dv, tokens, p("to_v.weight"), rows, C, C);
+    ctx.call("dusa_linear_backward", g1, g("to_v.weight"), g("to_v.bias"), dv, tokens, w("to_v.weight"), rows, C, C);
     ctx.call("dusa_add", g0, g0, g1, size); // d(tokens)
     ctx.call("dusa_nhwc_to_nchw", g1, g0, B, C, H, W); // d(group_norm output)
     normBackward(r, dx, g1, x, A("group_norm.mean"), A("group_norm.rstd"), `${n}.group_norm`, s, false);
@@ -323,6 +323,7 @@ export class Chain {
   readonly shapes: Shape[]; // shapes[i]: block i's input; the last is the chain's output
   readonly run: Run;
   #input: Ptr | null = null;
+  readonly storage: "f32" | "bf16";
 
   constructor(ctx: Context, P: Parameters, groups: number, readonly blocks: Block[], readonly B: number, input: Shape, training: boolean, reserveMore: (a: Arena) => void = () => {}) {
     const arena = new Arena();
@@ -336,11 +337,12 @@ export class Chain {
       for (const k of ["tmp.0", "tmp.1", "grad.a", "grad.b"]) arena.reserve(k, [largest]);
       arena.reserve("grad.re", [temp]);
     } else for (const k of ["pool.0", "pool.1", "pool.2"]) arena.reserve(k, [temp]);
-    arena.reserve("stats.mean", [B * groups]);
-    arena.reserve("stats.rstd", [B * groups]);
+    arena.reserve("stats.mean", [B * groups], "f32");
+    arena.reserve("stats.rstd", [B * groups], "f32");
     blocks.forEach((b, i) => b.reserve(this.run, this.shapes[i]));
     reserveMore(arena);
     arena.commit(ctx);
+    this.storage = ctx.storage;
   }
 
   get training(): boolean {
@@ -353,7 +355,7 @@ export class Chain {
 
   matches(B: number, input: Shape, training: boolean): boolean {
     const s = this.shapes[0];
-    return this.B === B && s.C === input.C && s.H === input.H && s.W === input.W && this.training === training;
+    return this.B === B && s.C === input.C && s.H === input.H && s.W === input.W && this.training === training && this.storage === this.run.ctx.storage;
   }
 
   /** The output (B, C, H, W), valid until the next forward; x must keep its values until backward. */

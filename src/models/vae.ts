@@ -5,7 +5,7 @@
 //   moments: mean = first L channels, logvar = last L clamped to [-30, 20]; DUSA's latent = mean * scalingFactor
 //   decoder: post_quant_conv(z / scalingFactor) -> conv_in -> mid_block -> up_blocks.i over reversed blockOut
 //            (layersPerBlock + 1 resnets; upsampler on all but the last) -> conv_norm_out + SiLU -> conv_out
-import type { Context, TensorView } from "../native/index.ts";
+import { elementBytes, type Context, type TensorView } from "../native/index.ts";
 import type { Arena } from "../nn/arena.ts";
 import { ParamTable, Parameters } from "../nn/params.ts";
 import { Chain, Conv, MidAttention, NormConv, Resnet, UpsampleConv, conv1x1, conv3x3, downsample, type Block, type Ptr } from "./vae-blocks.ts";
@@ -148,13 +148,14 @@ export class AutoencoderKL {
     const chain = this.#encode(x, B, H, W, options);
     const mean = chain.run.arena.get("mean");
     this.#quantHalf(0, mean, chain);
-    this.ctx.call("dusa_scale", mean, this.config.scalingFactor, mean.size);
+    this.ctx.call("dusa_scale_copy", mean, mean, this.config.scalingFactor, mean.size);
     this.#head = "mean";
     return mean;
   }
 
   /** The posterior's mean (unscaled) and logvar (clamped to [-30, 20]), each (B, L, H/f, W/f). */
   encodeMoments(x: Ptr, B: number, H: number, W: number, options: Options = {}): Moments {
+    if (this.ctx.storage !== "f32") throw new Error("vae: encodeMoments (pretraining) runs in fp32 storage only");
     const chain = this.#encode(x, B, H, W, options), A = (n: string) => chain.run.arena.get(n);
     this.#quantHalf(0, A("mean"), chain);
     this.#quantHalf(1, A("logvar.raw"), chain);
@@ -176,8 +177,7 @@ export class AutoencoderKL {
     let dm = dmean;
     if (head === "mean") {
       dm = A("head.dmean");
-      ctx.call("dusa_copy_d2d", dm, dmean, n * 4);
-      ctx.call("dusa_scale", dm, this.config.scalingFactor, n);
+      ctx.call("dusa_scale_copy", dm, dmean, this.config.scalingFactor, n);
     }
     this.#quantHalfBackward(0, A("head.dx"), dm, chain);
     if (dlogvar) {
@@ -194,8 +194,8 @@ export class AutoencoderKL {
   decode(z: Ptr, B: number, h: number, w: number, options: Options = {}): TensorView {
     const chain = this.planDecoder(B, h, w, options.training ?? this.params.grads !== null);
     const unscaled = chain.run.arena.get("z.unscaled");
-    this.ctx.call("dusa_copy_d2d", unscaled, z, unscaled.size * 4);
-    this.ctx.call("dusa_scale", unscaled, 1 / this.config.scalingFactor, unscaled.size);
+    this.params.refreshShadow();
+    this.ctx.call("dusa_scale_copy", unscaled, z, 1 / this.config.scalingFactor, unscaled.size);
     return chain.forward(unscaled);
   }
 
@@ -204,7 +204,7 @@ export class AutoencoderKL {
     const chain = this.#decoder;
     if (!chain?.training) throw new Error("vae: decodeBackward needs a training decode first");
     chain.backward(dout, dz);
-    if (dz) this.ctx.call("dusa_scale", dz, 1 / this.config.scalingFactor, chain.run.arena.get("z.unscaled").size);
+    if (dz) this.ctx.call("dusa_scale_copy", dz, dz, 1 / this.config.scalingFactor, chain.run.arena.get("z.unscaled").size);
   }
 
   free(): void {
@@ -216,6 +216,7 @@ export class AutoencoderKL {
 
   #encode(x: Ptr, B: number, H: number, W: number, options: Options): Chain {
     const chain = this.planEncoder(B, H, W, options.training ?? this.params.grads !== null);
+    this.params.refreshShadow();
     this.#head = null;
     this.#features = chain.forward(x);
     return chain;
@@ -225,19 +226,19 @@ export class AutoencoderKL {
   // each half is a 1x1 conv with half of the weight rows and biases, writing (B, L, h, w) directly.
   #quantHalf(half: 0 | 1, out: Ptr, chain: Chain): void {
     const L = this.config.latentChannels, { H, W } = chain.output, P = this.params;
-    const w = halfOf(P.p("quant_conv.weight"), half), b = halfOf(P.p("quant_conv.bias"), half);
+    const w = halfOf(P.w("quant_conv.weight"), half), b = halfOf(P.p("quant_conv.bias"), half);
     this.ctx.call("dusa_conv2d_forward", out, this.#features, w, b, chain.B, 2 * L, H, W, L, 1, 1, 1, 1, 0, 0, 0, 0);
   }
 
   #quantHalfBackward(half: 0 | 1, dx: Ptr, dout: Ptr, chain: Chain): void {
     const L = this.config.latentChannels, { H, W } = chain.output, P = this.params;
     const dw = halfOf(P.g("quant_conv.weight"), half), db = halfOf(P.g("quant_conv.bias"), half);
-    this.ctx.call("dusa_conv2d_backward", dx, dw, db, dout, this.#features, halfOf(P.p("quant_conv.weight"), half), chain.B, 2 * L, H, W, L, 1, 1, 1, 1, 0, 0, 0, 0);
+    this.ctx.call("dusa_conv2d_backward", dx, dw, db, dout, this.#features, halfOf(P.w("quant_conv.weight"), half), chain.B, 2 * L, H, W, L, 1, 1, 1, 1, 0, 0, 0, 0);
   }
 }
 
 function halfOf(v: TensorView | null, half: 0 | 1): number | null {
-  return v ? v.ptr + half * (v.size / 2) * 4 : null;
+  return v ? v.ptr + half * (v.size / 2) * elementBytes(v.base.dtype) : null;
 }
 
 function checkBatch(B: number, H: number, W: number): void {

@@ -34,6 +34,7 @@ export const symbols = {
   dusa_add: { args: ["ptr", "ptr", "ptr", "ptr", "u64"], returns: "i32" },
   dusa_axpy: { args: ["ptr", "ptr", "ptr", "f32", "u64"], returns: "i32" },
   dusa_scale: { args: ["ptr", "ptr", "f32", "u64"], returns: "i32" },
+  dusa_scale_copy: { args: ["ptr", "ptr", "ptr", "f32", "u64"], returns: "i32" },
   dusa_channel_scale_forward: { args: ["ptr", "ptr", "ptr", "ptr", "i32", "i32"], returns: "i32" },
   dusa_channel_scale_backward: { args: ["ptr", "ptr", "ptr", "ptr", "ptr", "ptr", "i32", "i32"], returns: "i32" },
   dusa_all_finite: { args: ["ptr", "ptr", "ptr", "u64"], returns: "i32" },
@@ -130,6 +131,7 @@ export const parameters: Record<string, readonly (readonly [string, string])[]> 
   dusa_add: [["ctx", "dusa_ctx*"], ["out", "dusa_act*"], ["a", "const dusa_act*"], ["b", "const dusa_act*"], ["n", "uint64_t"]],
   dusa_axpy: [["ctx", "dusa_ctx*"], ["y", "float*"], ["x", "const float*"], ["alpha", "float"], ["n", "uint64_t"]],
   dusa_scale: [["ctx", "dusa_ctx*"], ["x", "float*"], ["alpha", "float"], ["n", "uint64_t"]],
+  dusa_scale_copy: [["ctx", "dusa_ctx*"], ["out", "dusa_act*"], ["in", "const dusa_act*"], ["alpha", "float"], ["n", "uint64_t"]],
   dusa_channel_scale_forward: [["ctx", "dusa_ctx*"], ["out", "dusa_act*"], ["in", "const dusa_act*"], ["scale", "const float*"], ["rows", "int"], ["C", "int"]],
   dusa_channel_scale_backward: [["ctx", "dusa_ctx*"], ["din", "dusa_act*"], ["dscale", "float*"], ["dout", "const dusa_act*"], ["in", "const dusa_act*"], ["scale", "const float*"], ["rows", "int"], ["C", "int"]],
   dusa_all_finite: [["ctx", "dusa_ctx*"], ["out", "int*"], ["x", "const float*"], ["n", "uint64_t"]],
@@ -181,7 +183,7 @@ export const parameters: Record<string, readonly (readonly [string, string])[]> 
   dusa_argmax: [["ctx", "dusa_ctx*"], ["out", "int32_t*"], ["in", "const dusa_act*"], ["N", "int"], ["C", "int"]],
   dusa_embedding_forward: [["ctx", "dusa_ctx*"], ["out", "dusa_act*"], ["ids", "const int32_t*"], ["table", "const dusa_act*"], ["N", "int"], ["C", "int"], ["V", "int"]],
   dusa_embedding_backward: [["ctx", "dusa_ctx*"], ["dtable", "float*"], ["dout", "const dusa_act*"], ["ids", "const int32_t*"], ["N", "int"], ["C", "int"], ["V", "int"]],
-  dusa_timestep_embedding: [["ctx", "dusa_ctx*"], ["out", "float*"], ["t", "const float*"], ["N", "int"], ["dim", "int"], ["max_period", "float"]],
+  dusa_timestep_embedding: [["ctx", "dusa_ctx*"], ["out", "dusa_act*"], ["t", "const float*"], ["N", "int"], ["dim", "int"], ["max_period", "float"]],
   dusa_select_classes: [["ctx", "dusa_ctx*"], ["selected", "int32_t*"], ["normed", "const dusa_act*"], ["logits", "const dusa_act*"], ["B", "int"], ["C", "int"], ["topk", "int"], ["rand_budget", "int"], ["temperature", "float"], ["seed", "uint64_t"], ["offset", "uint64_t"]],
   dusa_gather_forward: [["ctx", "dusa_ctx*"], ["out", "dusa_act*"], ["in", "const dusa_act*"], ["idx", "const int32_t*"], ["B", "int"], ["C", "int"], ["K", "int"]],
   dusa_gather_backward: [["ctx", "dusa_ctx*"], ["din", "dusa_act*"], ["dout", "const dusa_act*"], ["idx", "const int32_t*"], ["B", "int"], ["C", "int"], ["K", "int"]],
@@ -222,6 +224,7 @@ export interface OpArgs {
   dusa_add: [out: PtrArg, a: PtrArg, b: PtrArg, n: number | bigint];
   dusa_axpy: [y: PtrArg, x: PtrArg, alpha: number, n: number | bigint];
   dusa_scale: [x: PtrArg, alpha: number, n: number | bigint];
+  dusa_scale_copy: [out: PtrArg, in_: PtrArg, alpha: number, n: number | bigint];
   dusa_channel_scale_forward: [out: PtrArg, in_: PtrArg, scale: PtrArg, rows: number, C: number];
   dusa_channel_scale_backward: [din: PtrArg, dscale: PtrArg, dout: PtrArg, in_: PtrArg, scale: PtrArg, rows: number, C: number];
   dusa_all_finite: [out: PtrArg, x: PtrArg, n: number | bigint];

@@ -2,6 +2,7 @@
 // free throws (guard) instead of touching released memory.
 import { toArrayBuffer } from "bun:ffi";
 import type { Context } from "./context.ts";
+import { fromBf16 } from "./bf16.ts";
 
 export type Tag = "param" | "grad" | "optim" | "act" | "workspace" | "data";
 export const tags: readonly Tag[] = ["param", "grad", "optim", "act", "workspace", "data"];
@@ -72,6 +73,13 @@ export class Tensor {
     return this.read() as Float32Array;
   }
 
+  /** The values as float32: f32 as stored, bf16 widened (exact); int tensors refused. */
+  readValues(): Float32Array {
+    if (this.dtype === "i32") throw new Error(`dusa: readValues on ${this.describe()}`);
+    const data = this.read();
+    return data instanceof Uint16Array ? fromBf16(data) : (data as Float32Array);
+  }
+
   write(data: ArrayLike<number>): this {
     if (data.length !== this.size) throw new Error(`dusa: writing ${data.length} values into ${this.describe()}`);
     const host = hostCopy(this.dtype, data, () => this.describe());
@@ -135,6 +143,13 @@ export class TensorView {
   readFloat(): Float32Array {
     if (this.base.dtype !== "f32") throw new Error(`dusa: readFloat on an ${this.base.dtype} view`);
     return this.read() as Float32Array;
+  }
+
+  /** The values as float32: f32 as stored, bf16 widened (exact); int views refused. */
+  readValues(): Float32Array {
+    if (this.base.dtype === "i32") throw new Error("dusa: readValues on an i32 view");
+    const data = this.read();
+    return data instanceof Uint16Array ? fromBf16(data) : (data as Float32Array);
   }
 
   write(data: ArrayLike<number>): this {

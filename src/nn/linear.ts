@@ -30,9 +30,10 @@ export class Linears {
   forward(layer: string, out: Ptr, input: Ptr, N: number, IC: number, OC: number): void {
     const { ctx, params: P } = this;
     const bias = P.table.byName.has(`${layer}.bias`) ? P.p(`${layer}.bias`) : null;
-    ctx.call("dusa_linear_forward", out, input, P.p(`${layer}.weight`), bias, N, IC, OC);
+    ctx.call("dusa_linear_forward", out, input, P.w(`${layer}.weight`), bias, N, IC, OC);
     const lora = this.#adapter(layer);
     if (!lora) return;
+    if (ctx.storage !== "f32") throw new Error(`${layer}: LoRA adapters run in fp32 storage only (their gradients go through dusa_matmul's output)`);
     const xa = this.#tmp(N * lora.r); // (N, r)
     ctx.call("dusa_matmul", xa, input, lora.A, N, lora.r, IC, 0, 1, 1, 0);
     ctx.call("dusa_matmul", out, xa, lora.B, N, OC, lora.r, 0, 1, this.loraScale, 1);
@@ -49,7 +50,7 @@ export class Linears {
   backward(layer: string, din: Ptr | null, dout: Ptr, input: Ptr, N: number, IC: number, OC: number): void {
     const { ctx, params: P } = this;
     const hasBias = P.table.byName.has(`${layer}.bias`);
-    ctx.call("dusa_linear_backward", din, P.g(`${layer}.weight`), hasBias ? P.g(`${layer}.bias`) : null, dout, input, P.p(`${layer}.weight`), N, IC, OC);
+    ctx.call("dusa_linear_backward", din, P.g(`${layer}.weight`), hasBias ? P.g(`${layer}.bias`) : null, dout, input, P.w(`${layer}.weight`), N, IC, OC);
     const lora = this.#adapter(layer);
     if (!lora || (!din && !lora.dA && !lora.dB)) return;
     const s = this.loraScale, r = lora.r;

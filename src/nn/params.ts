@@ -40,19 +40,41 @@ export const trainAll: Trainable = (p) => p.role !== "fixed" && p.role !== "embe
 export const trainNorm: Trainable = (p) => p.role === "norm";
 export const trainLora: Trainable = (p) => p.role === "lora";
 
-/** The values of a table in one `param` allocation, and on demand its gradients in one `grad` allocation. */
+/**
+ * The values of a table in one `param` allocation (fp32 master weights), on demand its gradients in one `grad`
+ * allocation, and in bf16 storage a bf16 shadow of the values (one more `param` allocation) for the ops' weight
+ * arguments: `w()` gives the weight as the ops read it, refreshed from the masters by `refreshShadow()`, which each
+ * model's forward calls first (so an update or a load is never missed).
+ */
 export class Parameters {
   readonly values: Tensor;
   grads: Tensor | null = null;
   trainable: Trainable = trainNone;
+  #shadow: Tensor | null = null;
 
   constructor(readonly ctx: Context, readonly table: ParamTable) {
     this.values = ctx.alloc([table.total], "param").fill(0);
   }
 
+  /** The fp32 master value of a parameter (norm weights, biases, scales: the ops' float arguments). */
   p(name: string): TensorView {
     const info = this.table.get(name);
     return this.values.slice(info.offset, info.shape);
+  }
+
+  /** A weight as the ops' dusa_act weight arguments read it: the master in fp32 storage, the bf16 shadow in bf16. */
+  w(name: string): TensorView {
+    if (this.ctx.storage === "f32") return this.p(name);
+    if (!this.#shadow) throw new Error(`parameters: ${name} read in bf16 storage before refreshShadow()`);
+    const info = this.table.get(name);
+    return this.#shadow.slice(info.offset, info.shape);
+  }
+
+  /** In bf16 storage, rounds every master value into the shadow (allocated the first time); nothing in fp32. */
+  refreshShadow(): void {
+    if (this.ctx.storage === "f32") return;
+    this.#shadow ??= this.ctx.alloc([this.table.total], "param", "bf16");
+    this.ctx.call("dusa_f32_to_bf16", this.#shadow, this.values, this.table.total);
   }
 
   /** The gradient of a parameter, or null when it is frozen (ops then skip its computation). */
@@ -92,5 +114,7 @@ export class Parameters {
     this.values.free();
     this.grads?.free();
     this.grads = null;
+    this.#shadow?.free();
+    this.#shadow = null;
   }
 }

@@ -2,7 +2,7 @@
 // L2-normalised logits, the generative model predicts under each hypothesis from one noised latent per image,
 // and the weighted prediction is scored against the target. The task model gets gradient only through the
 // weights; the generative model's backward runs only when it is adapted.
-import type { Context, Tensor, TensorView } from "../native/index.ts";
+import { elementBytes, type Context, type DType, type Tensor, type TensorView } from "../native/index.ts";
 import type { ConvNeXt } from "../models/convnext.ts";
 import type { SiT } from "../models/sit.ts";
 import { ddpmCoefficients } from "./schedule.ts";
@@ -45,6 +45,7 @@ export class DusaStep {
   readonly classes: number;
   #buffers = new Map<string, Tensor>();
   #batch = 0;
+  #storage: "f32" | "bf16" = "f32";
   #phases: Record<string, number> = {};
   #clock = 0;
 
@@ -72,7 +73,8 @@ export class DusaStep {
     if (s.family === "sit" && gen.config.learnSigma) throw new Error("dusa: family sit needs a SiT (4 output channels), got a DiT");
   }
 
-  #buf(name: string, shape: number[], dtype: "f32" | "i32" = "f32"): Tensor {
+  /** A buffer of this batch size, in the storage dtype unless said (saved norms, class ids and the fp32 noise). */
+  #buf(name: string, shape: number[], dtype: DType = this.ctx.storage): Tensor {
     let t = this.#buffers.get(name);
     if (!t) {
       t = this.ctx.alloc(shape, "act", dtype);
@@ -81,8 +83,17 @@ export class DusaStep {
     return t;
   }
 
+  /** The value of an fp32 buffer in the storage dtype: itself in fp32, a bf16 cast of it otherwise. */
+  #stored(name: string, f32: Tensor): Tensor {
+    if (this.ctx.storage === "f32") return f32;
+    const t = this.#buf(name, [...f32.shape]);
+    this.ctx.call("dusa_f32_to_bf16", t, f32, f32.size);
+    return t;
+  }
+
   #plan(B: number): void {
-    if (this.#batch === B) return;
+    if (this.#batch === B && this.#storage === this.ctx.storage) return;
+    this.#storage = this.ctx.storage;
     for (const t of this.#buffers.values()) t.free();
     this.#buffers.clear();
     this.#batch = B;
@@ -103,7 +114,7 @@ export class DusaStep {
     this.#clock = performance.now();
     const logits = task.forward(xTask, B, H, W);
     this.#lap("task_fwd");
-    const normed = this.#buf("normed", [B, C]), norm = this.#buf("norm", [B]);
+    const normed = this.#buf("normed", [B, C]), norm = this.#buf("norm", [B], "f32");
     ctx.call("dusa_l2norm_forward", normed, norm, logits, B, C, 1e-12);
     const selected = this.#buf("selected", [B, K], "i32");
     if (inject.selected) selected.write(inject.selected);
@@ -116,29 +127,33 @@ export class DusaStep {
     // 5-6: latent, one noise and one time per image, the noised latent and the target
     const z0 = this.vae.encodeMean(xAux, B, auxSize, auxSize);
     this.#lap("vae");
-    const eps = this.#buf("eps", [B, D]), xt = this.#buf("xt", [B, D]), target = this.#buf("target", [B, D]);
+    // the noise and its mixing with the latent in fp32 (the latent widened in bf16 storage), then stored
+    const eps = this.#buf("eps", [B, D], "f32"), xt32 = this.#buf("xt.f32", [B, D], "f32"), target32 = this.#buf("target.f32", [B, D], "f32");
     if (inject.eps) eps.write(inject.eps);
     else ctx.call("dusa_rng_normal", eps, B * D, BigInt(s.seed) ^ NOISE_STREAM, step * Math.ceil((B * D) / 4), 0, 1);
     const [a, b] = s.family === "sit" ? [1 - s.t, s.t] : ddpmCoefficients(s.t);
-    ctx.call("dusa_copy_d2d", xt, z0, B * D * 4);
-    ctx.call("dusa_scale", xt, a, B * D);
-    ctx.call("dusa_axpy", xt, eps, b, B * D);
-    ctx.call("dusa_copy_d2d", target, eps, B * D * 4);
-    if (s.family === "sit") ctx.call("dusa_axpy", target, z0, -1, B * D); // v = eps − z0
+    const z32 = ctx.storage === "f32" ? z0 : this.#buf("z0.f32", [B, D], "f32");
+    if (z32 !== z0) ctx.call("dusa_bf16_to_f32", z32, z0, B * D);
+    ctx.call("dusa_copy_d2d", xt32, z32, B * D * 4);
+    ctx.call("dusa_scale", xt32, a, B * D);
+    ctx.call("dusa_axpy", xt32, eps, b, B * D);
+    ctx.call("dusa_copy_d2d", target32, eps, B * D * 4);
+    if (s.family === "sit") ctx.call("dusa_axpy", target32, z32, -1, B * D); // v = eps − z0
+    const xt = this.#stored("xt", xt32), target = this.#stored("target", target32), E = elementBytes(ctx.storage);
 
     // 7: the generative model on B·K samples: x_t repeated, labels = the selected classes, same t
-    const xtRep = this.#buf("xt_rep", [BK, lat, S, S]), tRep = this.#buf("t_rep", [BK]).fill(s.t);
-    for (let i = 0; i < B; i++) for (let k = 0; k < K; k++) ctx.call("dusa_copy_d2d", xtRep.slice((i * K + k) * D, [D]), xt.slice(i * D, [D]), D * 4);
+    const xtRep = this.#buf("xt_rep", [BK, lat, S, S]), tRep = this.#buf("t_rep", [BK], "f32").fill(s.t);
+    for (let i = 0; i < B; i++) for (let k = 0; k < K; k++) ctx.call("dusa_copy_d2d", xtRep.slice((i * K + k) * D, [D]), xt.slice(i * D, [D]), D * E);
     const pred = gen.forward(xtRep, tRep, selected, BK, { training: s.adaptAux });
     let p: Tensor | TensorView = pred;
     if (outC !== lat) {
       // DiT: the first 4 of 8 channels are the eps prediction (the rest is the learned sigma)
       const eps4 = this.#buf("pred_eps", [BK, D]);
-      for (let n = 0; n < BK; n++) ctx.call("dusa_copy_d2d", eps4.slice(n * D, [D]), pred.base.slice(pred.offset + n * outC * S * S, [D]), D * 4);
+      for (let n = 0; n < BK; n++) ctx.call("dusa_copy_d2d", eps4.slice(n * D, [D]), pred.base.slice(pred.offset + n * outC * S * S, [D]), D * E);
       p = eps4;
     }
     this.#lap("gen_fwd");
-    const captured = inject.capture ? { xt: xt.readFloat(), pred: p.readFloat() } : undefined;
+    const captured = inject.capture ? { xt: xt.readValues(), pred: p.readValues() } : undefined;
 
     // 8: loss and its gradients to the weights and (when the generative model adapts) to every prediction
     const terms = new Float32Array(4);
@@ -159,14 +174,22 @@ export class DusaStep {
     if (s.adaptAux && dp) {
       let dpred: Ptr = dp;
       if (outC !== lat) {
-        const full = this.#buf("dpred", [BK, outC, S, S]).fill(0);
-        for (let n = 0; n < BK; n++) ctx.call("dusa_copy_d2d", full.slice(n * outC * S * S, [D]), dp.slice(n * D, [D]), D * 4);
+        const full = this.#zeroed("dpred", [BK, outC, S, S]); // the sigma half of each prediction gets no gradient
+        for (let n = 0; n < BK; n++) ctx.call("dusa_copy_d2d", full.slice(n * outC * S * S, [D]), dp.slice(n * D, [D]), D * E);
         dpred = full;
       }
       gen.backward(dpred);
       this.#lap("gen_bwd");
     }
-    return { logits, terms, selected: selected.read() as Int32Array, weights: w.readFloat(), captured };
+    return { logits, terms, selected: selected.read() as Int32Array, weights: w.readValues(), captured };
+  }
+
+  /** A storage-dtype buffer zeroed when allocated: only parts of it are ever written. */
+  #zeroed(name: string, shape: number[]): Tensor {
+    const fresh = !this.#buffers.has(name);
+    const t = this.#buf(name, shape);
+    if (fresh) t.write(t.dtype === "bf16" ? new Uint16Array(t.size) : new Float32Array(t.size));
+    return t;
   }
 
   free(): void {

@@ -5,7 +5,7 @@
 import type { Config } from "../config/index.ts";
 import { loadWeights } from "../models/load.ts";
 import { AutoencoderKL } from "../models/vae.ts";
-import type { Context, Tensor } from "../native/index.ts";
+import { toBf16, type Context, type Tensor } from "../native/index.ts";
 import type { Built } from "./build.ts";
 import { DusaStep, type DusaSettings } from "./dusa.ts";
 import { ddpmCoefficients } from "./schedule.ts";
@@ -49,7 +49,7 @@ export class Explainer {
     const task = this.#upload(inputs.task, inputs.taskShape), aux = this.#upload(inputs.aux, inputs.auxShape);
     const out = this.#step.run(task, aux, n, H, W, auxSize, 0, { capture: true });
     const C = this.#step.classes, K = this.#step.K;
-    const logits = out.logits.readFloat(), predicted = new Int32Array(n);
+    const logits = out.logits.readValues(), predicted = new Int32Array(n);
     for (let i = 0; i < n; i++) {
       let best = 0;
       for (let c = 1; c < C; c++) if (logits[i * C + c] > logits[i * C + best]) best = c;
@@ -65,13 +65,14 @@ export class Explainer {
     const g = this.#step.gen.config, S = g.inputSize;
     const z = this.#upload(z0, [n * K, g.inChannels, S, S]);
     const images = this.#decoder.decode(z, n * K, S, S, { training: false });
-    const x0 = images.readFloat(), side = S * this.#decoder.downFactor;
+    const x0 = images.readValues(), side = S * this.#decoder.downFactor;
     this.#freeTemporaries();
     return { classes: out.selected, weights: out.weights, predicted, x0, x0Shape: [this.#decoder.config.outChannels, side, side] };
   }
 
+  /** Images or latents on the device in the storage dtype. */
   #upload(data: Float32Array, shape: number[]): Tensor {
-    const t = this.ctx.alloc(shape, "data").write(data);
+    const t = this.ctx.alloc(shape, "data", this.ctx.storage).write(this.ctx.storage === "bf16" ? toBf16(data) : data);
     this.#tensors.push(t);
     return t;
   }

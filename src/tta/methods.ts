@@ -1,7 +1,7 @@
 // TTA methods behind one interface: source (no adaptation), tent (mean softmax entropy, norm-only), dusa.
 // step() returns the predictions made before the micro-batch's update (online accuracy); an update happens every
 // `accumulate` micro-batches; a non-finite loss skips the update and is counted.
-import type { Context, Tensor } from "../native/index.ts";
+import type { Context, DType, Tensor } from "../native/index.ts";
 import type { ConvNeXt } from "../models/convnext.ts";
 import type { SiT } from "../models/sit.ts";
 import { trainAll, trainLora, trainNone, trainNorm, type Trainable } from "../nn/params.ts";
@@ -55,9 +55,9 @@ function argmax(ctx: Context, logits: { ptr: number }, B: number, C: number, out
 class Scratch {
   #tensors = new Map<string, Tensor>();
   constructor(readonly ctx: Context) {}
-  get(name: string, shape: number[], dtype: "f32" | "i32" = "f32"): Tensor {
+  get(name: string, shape: number[], dtype: DType = "f32"): Tensor {
     const t = this.#tensors.get(name);
-    if (t && t.size === shape.reduce((a, b) => a * b, 1)) return t;
+    if (t && t.size === shape.reduce((a, b) => a * b, 1) && t.dtype === dtype) return t;
     t?.free();
     const fresh = this.ctx.alloc(shape, "act", dtype);
     this.#tensors.set(name, fresh);
@@ -171,7 +171,7 @@ export class TentMethod extends Adapting {
     const { ctx, task } = this, C = task.config.numClasses;
     const logits = this.phases.time("task_fwd", () => task.forward(b.task, b.B, b.H, b.W));
     const predictions = argmax(ctx, logits, b.B, C, this.scratch.get("pred", [b.B], "i32"));
-    const loss = new Float32Array(1), dlogits = this.scratch.get("dlogits", [b.B, C]);
+    const loss = new Float32Array(1), dlogits = this.scratch.get("dlogits", [b.B, C], ctx.storage);
     this.phases.time("loss", () => {
       ctx.call("dusa_entropy_forward", loss, logits, b.B, C);
       ctx.call("dusa_entropy_backward", dlogits, logits, b.B, C, 1 / this.accumulate);

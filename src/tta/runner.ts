@@ -28,20 +28,34 @@ function transforms(config: Config): { task: TaskTransform; aux: AuxTransform } 
 }
 
 /** Device buffers for a micro-batch, reallocated only when the batch shape changes. */
+/** The batch's images on the device in the storage dtype (uploaded as fp32, then cast on the device for bf16). */
 class BatchTensors {
-  #task: Tensor | null = null;
-  #aux: Tensor | null = null;
+  #tensors = new Map<string, Tensor>();
   constructor(readonly ctx: Context) {}
+  #fit(name: string, shape: number[], dtype: "f32" | "bf16"): Tensor {
+    const t = this.#tensors.get(name);
+    if (t && t.size === shape.reduce((a, b) => a * b, 1)) return t;
+    t?.free();
+    const fresh = this.ctx.alloc(shape, "data", dtype);
+    this.#tensors.set(name, fresh);
+    return fresh;
+  }
+  #put(name: string, data: Float32Array, shape: number[]): Tensor {
+    const f32 = this.#fit(`${name}.f32`, shape, "f32").write(data);
+    if (this.ctx.storage === "f32") return f32;
+    const stored = this.#fit(name, shape, "bf16");
+    this.ctx.call("dusa_f32_to_bf16", stored, f32, f32.size);
+    return stored;
+  }
   upload(task: Float32Array, taskShape: number[], aux: Float32Array | undefined, auxShape: number[] | undefined): MicroBatch {
-    const fit = (t: Tensor | null, shape: number[]) => (t && t.size === shape.reduce((a, b) => a * b, 1) ? t : (t?.free(), this.ctx.alloc(shape, "data")));
-    this.#task = fit(this.#task, taskShape).write(task);
-    if (aux && auxShape) this.#aux = fit(this.#aux, auxShape).write(aux);
+    const taskTensor = this.#put("task", task, taskShape);
+    const auxTensor = aux && auxShape ? this.#put("aux", aux, auxShape) : null;
     const [B, , H, W] = taskShape;
-    return { task: this.#task, aux: aux ? this.#aux : null, B, H, W, auxSize: auxShape ? auxShape[2] : 0 };
+    return { task: taskTensor, aux: auxTensor, B, H, W, auxSize: auxShape ? auxShape[2] : 0 };
   }
   free(): void {
-    this.#task?.free();
-    this.#aux?.free();
+    for (const t of this.#tensors.values()) t.free();
+    this.#tensors.clear();
   }
 }
 
@@ -71,6 +85,7 @@ function loadContinualState(path: string, built: Built): void {
 export async function runTta(config: Config, sources: readonly string[] = []): Promise<RunOutcome> {
   const started = performance.now();
   const ctx = openContext(config.device, config.threads);
+  ctx.storage = config.storage;
   const built = buildRun(ctx, config);
   const run = config.resume ? RunDir.open(config.resume, config) : RunDir.create(config, { sources });
   const plan = run.resumePlan(runTasks(config), config.mode);

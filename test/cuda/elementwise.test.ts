@@ -1,4 +1,4 @@
-// CUDA vs CPU: add, axpy, scale, channel scale (dscale +=, NULL skips), all_finite (host output), fill,
+// CUDA vs CPU: add, axpy, scale, scale_copy, channel scale (dscale +=, NULL skips), all_finite (host output), fill,
 // GELU (erf, tanh), SiLU, gated residual (dgate into a strided chunk; dx skipped when it aliases dout).
 import { expect, test } from "bun:test";
 import { freshRng, normal, uniform } from "../util/random.ts";
@@ -16,6 +16,9 @@ cudaSuite("cuda: elementwise", (pair) => {
       check(pair, { label: `add aliased out=a ${where}`, op: "dusa_add", args: [a, a, inp(B), n] });
       check(pair, { label: `axpy ${where}`, op: "dusa_axpy", args: [acc("y", B), inp(A), alpha, n] });
       check(pair, { label: `scale ${where}`, op: "dusa_scale", args: [acc("x", A), alpha, n] });
+      check(pair, { label: `scale_copy ${where}`, op: "dusa_scale_copy", args: [out("out", n), inp(A), alpha, n] });
+      const x = acc("x", A);
+      check(pair, { label: `scale_copy in place ${where}`, op: "dusa_scale_copy", args: [x, x, alpha, n] });
     }
   });
 

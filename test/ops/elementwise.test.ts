@@ -15,8 +15,12 @@ test("add, axpy, scale over tiny and large sizes", () => {
     expectClose("add", out.read(), toF64(A).map((v, i) => v + B[i]), 1e-7, rng.seed);
     ctx.call("dusa_axpy", out, a, alpha, n);
     expectClose("axpy", out.read(), toF64(A).map((v, i) => v + B[i] + alpha * v), 1e-6, rng.seed);
+    ctx.call("dusa_scale_copy", out, a, -alpha, n);
+    expectClose("scale_copy", out.read(), toF64(A).map((v) => -v * alpha), 1e-7, rng.seed);
     ctx.call("dusa_scale", a, alpha, n);
     expectClose("scale", a.read(), toF64(A).map((v) => v * alpha), 1e-7, rng.seed);
+    ctx.call("dusa_scale_copy", a, a, 2, n); // in place
+    expectClose("scale_copy in place", a.read(), toF64(A).map((v) => 2 * v * alpha), 1e-6, rng.seed);
     for (const t of [a, b, out]) t.free();
   }
 });
