@@ -4,7 +4,7 @@ import { ConvNeXt } from "../../src/models/convnext.ts";
 import { backwardFlops, convnextOps, forwardFlops, sitOps, vaeEncoderOps } from "../../src/models/flops.ts";
 import { SiT } from "../../src/models/sit.ts";
 import { AutoencoderKL } from "../../src/models/vae.ts";
-import type { Context } from "../../src/native/index.ts";
+import { elementBytes, type Context, type Tensor } from "../../src/native/index.ts";
 import { trainAll } from "../../src/nn/params.ts";
 import { timeIt } from "../timing.ts";
 import { configs, fillWeights, type Gen, type Preset } from "./models.ts";
@@ -13,17 +13,24 @@ import { K } from "./ours.ts";
 /** Attention core FLOPs (QKᵀ and PV) of one forward over BH heads; forward + backward counts 3x. */
 const attentionFlops = (BH: number, T: number, HD: number) => 4 * BH * T * T * HD;
 
+/** N(0, 1) values of the given shape in the context's storage dtype (drawn in fp32, cast on the device for bf16). */
+function randomStored(ctx: Context, shape: number[], seed: number, tag: "data" | "workspace"): Tensor {
+  const t = ctx.alloc(shape, tag);
+  ctx.call("dusa_rng_normal", t, t.size, seed, 0, 0, 1);
+  if (ctx.storage === "f32") return t;
+  const stored = ctx.alloc(shape, tag, "bf16");
+  ctx.call("dusa_f32_to_bf16", stored, t, t.size);
+  t.free();
+  return stored;
+}
+
 export type ComponentResult = { model: string; pass: "fwd" | "fwd+bwd"; batch: number; ms: number; tflops: number; mfu: number | null; act_bytes: number };
 
 /** Each model alone at the step's shapes: task and VAE at B images, the generative model at B·K samples. */
 export function measureComponents(ctx: Context, preset: Preset, B: number, ceilingTflops: number | null, gens: Gen[] = ["sit", "dit"]): ComponentResult[] {
   const c = configs(preset), out: ComponentResult[] = [];
   const opts = { warmup: 1, minRuns: 5, budget: 0, sync: () => ctx.sync() };
-  const rand = (shape: number[], seed: number) => {
-    const t = ctx.alloc(shape, "data");
-    ctx.call("dusa_rng_normal", t, t.size, seed, 0, 0, 1);
-    return t;
-  };
+  const rand = (shape: number[], seed: number) => randomStored(ctx, shape, seed, "data");
   const record = (model: string, pass: "fwd" | "fwd+bwd", batch: number, flops: number, ms: number, act: number) =>
     out.push({ model, pass, batch, ms, tflops: flops / ms / 1e9, mfu: ceilingTflops ? flops / ms / 1e9 / ceilingTflops : null, act_bytes: act });
 
@@ -73,17 +80,13 @@ export type AttentionResult = { shape: string; B: number; heads: number; T: numb
 export function measureAttention(ctx: Context, cases: { B: number; heads: number; T: number; d: number; fused: boolean }[]): AttentionResult[] {
   const opts = { warmup: 2, minRuns: 10, budget: 0.5, sync: () => ctx.sync() };
   return cases.map(({ B, heads, T, d, fused }) => {
-    const C = heads * d, rows = B * T, F = 4;
-    const buf = (cols: number, seed: number) => {
-      const t = ctx.alloc([rows, cols], "workspace");
-      ctx.call("dusa_rng_normal", t, t.size, seed, 0, 0, 1);
-      return t;
-    };
+    const C = heads * d, rows = B * T, F = elementBytes(ctx.storage);
+    const buf = (cols: number, seed: number) => randomStored(ctx, [rows, cols], seed, "workspace");
     // fused: one (rows, 3C) buffer with q, k, v at column offsets 0, C, 2C; else three (rows, C) buffers
     const qkv = fused ? [buf(3 * C, 1)] : [buf(C, 1), buf(C, 2), buf(C, 3)], dqkv = fused ? [buf(3 * C, 4)] : [buf(C, 4), buf(C, 5), buf(C, 6)];
     const ptrs = (b: typeof qkv) => (fused ? [b[0].ptr, b[0].ptr + F * C, b[0].ptr + 2 * F * C] : b.map((t) => t.ptr));
     const [q, k, v] = ptrs(qkv), [dq, dk, dv] = ptrs(dqkv), stride = fused ? 3 * C : C;
-    const out = ctx.alloc([rows, C], "workspace"), lse = ctx.alloc([B * heads * T], "workspace"), dout = buf(C, 7);
+    const out = ctx.alloc([rows, C], "workspace", ctx.storage), lse = ctx.alloc([B * heads * T], "workspace"), dout = buf(C, 7);
     const fwd = () => ctx.call("dusa_attention_forward", out, lse, q, k, v, B, T, heads, d, stride);
     const f = timeIt(fwd, opts).median;
     const fb = timeIt(() => (fwd(), ctx.call("dusa_attention_backward", dq, dk, dv, dout, q, k, v, out, lse, B, T, heads, d, stride)), opts).median;
@@ -93,14 +96,10 @@ export function measureAttention(ctx: Context, cases: { B: number; heads: number
   });
 }
 
-/** fp32 GEMM ceiling of our dusa_matmul (n³, random operands), in TFLOP/s. */
+/** GEMM ceiling of our dusa_matmul in the context's storage (n³, random operands), in TFLOP/s. */
 export function gemmCeiling(ctx: Context, n: number): { n: number; ms: number; tflops: number } {
-  const t = [1, 2].map((seed) => {
-    const m = ctx.alloc([n, n], "workspace");
-    ctx.call("dusa_rng_normal", m, m.size, seed, 0, 0, 1);
-    return m;
-  });
-  const c = ctx.alloc([n, n], "workspace");
+  const t = [1, 2].map((seed) => randomStored(ctx, [n, n], seed, "workspace"));
+  const c = ctx.alloc([n, n], "workspace", ctx.storage);
   const { median } = timeIt(() => ctx.call("dusa_matmul", c, t[0], t[1], n, n, n, 0, 0, 1, 0), { warmup: 2, minRuns: 5, budget: 1, sync: () => ctx.sync() });
   [...t, c].forEach((m) => m.free());
   return { n, ms: 1000 * median, tflops: (2 * n ** 3) / median / 1e12 };

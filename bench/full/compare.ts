@@ -18,7 +18,7 @@ export function printComparison(ours: Json, torch: Json): Row[] {
   console.log(`\nours: ${ours.device}, ${ours.build}\nPyTorch ${torch.torch} on ${torch.device}; fast paths: ${(torch.fast_paths ?? []).join(", ")}`);
   if (torch.parity) console.log(`parity, ‖ours − torch‖/‖torch‖ on ours' fixed inputs: ${JSON.stringify(torch.parity)}`);
   const ceil = (n: string, t?: { tflops: number; n: number }) => (t ? `${n} ${t.tflops.toFixed(1)} TFLOP/s (${t.n}³)` : `${n} -`);
-  console.log(`GEMM ceilings, same run: ${ceil("ours fp32", ours.ceiling)}; ${ceil("torch fp32", tc.fp32)}; ${ceil("tf32", tc.tf32)}; ${ceil("bf16", tc.bf16)}`);
+  console.log(`GEMM ceilings, same run: ${ceil(`ours ${ours.storage ?? "f32"}`, ours.ceiling)}; ${ceil("torch fp32", tc.fp32)}; ${ceil("tf32", tc.tf32)}; ${ceil("bf16", tc.bf16)}`);
 
   const rows: Row[] = [];
   for (const r of (ours.step ?? []) as Json[]) {
@@ -35,7 +35,7 @@ export function printComparison(ours: Json, torch: Json): Row[] {
     }
   }
   const rss = String(torch.device).startsWith("cpu") ? "; torch peak = the process's peak RSS on a CPU (not comparable to ours' tracked bytes)" : "";
-  printTable(`step B ${B} x K ${ours.K}: ours (fp32) vs PyTorch per mode; MFU against each side's ceiling for its precision${rss}`, rows);
+  printTable(`step B ${B} x K ${ours.K}: ours (${ours.storage ?? "f32"} storage) vs PyTorch per mode; MFU against each side's ceiling for its precision${rss}`, rows);
 
   const comp: Row[] = [];
   for (const r of (ours.components ?? []) as Json[])
@@ -50,7 +50,7 @@ export function printComparison(ours: Json, torch: Json): Row[] {
   printTable("attention (SDPA on the torch side)", att);
 
   const mb: Row[] = [];
-  if (ours.max_batch) mb.push({ side: "ours fp32", max: ours.max_batch.max, "first failure": ours.max_batch.first_fail ?? "-", complete: String(ours.max_batch.complete), "clean OOM": String(ours.max_batch.clean) });
+  if (ours.max_batch) mb.push({ side: `ours ${ours.storage ?? "f32"}`, max: ours.max_batch.max, "first failure": ours.max_batch.first_fail ?? "-", complete: String(ours.max_batch.complete), "clean OOM": String(ours.max_batch.clean) });
   for (const [mode, s] of Object.entries((torch.max_batch ?? {}) as Json)) mb.push({ side: `torch ${mode}`, max: s.max, "first failure": s.first_fail ?? "-", complete: String(s.complete), "clean OOM": "true" });
   printTable("largest micro-batch, SiT (all, aux)", mb);
   if (Object.keys(torch.errors ?? {}).length) console.log(`\nPyTorch errors/skips: ${JSON.stringify(torch.errors, null, 1)}`);

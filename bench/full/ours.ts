@@ -39,12 +39,20 @@ export function makeMethod(ctx: Context, m: Models, v: VariantSpec): DusaMethod 
 export function makeBatch(ctx: Context, preset: Preset, B: number): { batch: MicroBatch; fresh: (i: number) => void; free: () => void } {
   const c = configs(preset);
   const x = ctx.alloc([B, c.task.inChans, c.taskSize, c.taskSize], "data"), aux = ctx.alloc([B, c.vae.inChannels, c.vaeSize, c.vaeSize], "data");
+  // bf16 storage: the fp32 draws cast on the device into the tensors the step reads
+  const bf16 = ctx.storage === "bf16";
+  const xs = bf16 ? ctx.alloc(x.shape, "data", "bf16") : x, auxs = bf16 ? ctx.alloc(aux.shape, "data", "bf16") : aux;
   const fresh = (i: number) => {
     ctx.call("dusa_rng_normal", x, x.size, 100 + i, 0, 0, 1);
     ctx.call("dusa_rng_uniform", aux, aux.size, 200 + i, 0, -1, 1);
+    if (bf16) {
+      ctx.call("dusa_f32_to_bf16", xs, x, x.size);
+      ctx.call("dusa_f32_to_bf16", auxs, aux, aux.size);
+    }
   };
   fresh(0);
-  return { batch: { task: x, aux, B, H: c.taskSize, W: c.taskSize, auxSize: c.vaeSize }, fresh, free: () => [x, aux].forEach((t) => t.free()) };
+  const tensors = bf16 ? [x, aux, xs, auxs] : [x, aux];
+  return { batch: { task: xs, aux: auxs, B, H: c.taskSize, W: c.taskSize, auxSize: c.vaeSize }, fresh, free: () => tensors.forEach((t) => t.free()) };
 }
 
 /** Ends every model call with a device sync, so the step's phase laps (host clocks) hold the device time of each phase. */

@@ -1,7 +1,7 @@
 // bun bench/full/step.ts [--device cuda|cpu] [--preset full|tiny] [--json out] ...: the full-size DUSA step on our
 // kernels — ConvNeXt-L + SD-VAE encoder + SiT-XL/2 or DiT-XL/2, random weights of the real shapes, micro-batch 8 × K 6,
 // variants (all, aux) official, (norm, aux), (all, frozen aux), and DiT (all, aux). Reports images/s, time per phase,
-// peak bytes per tag, MFU against the fp32 GEMM ceiling of our dusa_matmul measured in the same run, each model's
+// peak bytes per tag, MFU against the GEMM ceiling of our dusa_matmul (fp32, or bf16 with --storage bf16) measured in the same run, each model's
 // forward/backward alone, attention at (T 256, d 72) and (T 1024, d 512, 1 head) in TFLOP/s, and the largest
 // micro-batch that fits (binary search over clean out-of-memory errors, one process per probe).
 // --save-weights DIR writes the weights and a parity file for bench/pytorch/step_full.py --weights DIR;
@@ -26,6 +26,7 @@ const MiB = 2 ** 20;
 export type FullStepOptions = {
   device?: string; preset?: string; json?: string; batch?: number; steps?: number; variants?: string; sections?: string; weights?: string; saveWeights?: string;
   compare?: string; pytorch?: boolean | string; planOnly?: boolean; threads?: number; probeTimeout?: number; searchBudget?: number; memoryLimit?: number;
+  storage?: string;
 };
 
 const cli = cac("bun bench/full/step.ts");
@@ -43,6 +44,7 @@ cli
   .option("--pytorch [args]", "Then run bench/pytorch/step_full.py on the same device (and --save-weights' weights) and print ratios; a string adds its options")
   .option("--plan-only", "Parameter tables and planned activation bytes only; allocates nothing")
   .option("--threads <n>", "CPU threads (cpu device)", { default: 0 })
+  .option("--storage <s>", "f32 | bf16: the activations' storage (bf16: fp32 master weights, gradients, optimizer state)", { default: "f32" })
   .option("--probe-timeout <s>", "Seconds one max-batch probe may take", { default: 120 })
   .option("--search-budget <s>", "Seconds the max-batch search may take", { default: 240 })
   .option("--memory-limit <bytes>", "Context memory limit for the max-batch probes (a CPU stand-in for device memory)")
@@ -67,8 +69,11 @@ export function runFullStep(o: FullStepOptions): void {
   });
   useWeightsFrom(o.weights ?? null);
   const ctx = openContext(device, Number(o.threads), { log: null });
+  const storage = o.storage ?? "f32";
+  if (storage !== "f32" && storage !== "bf16") throw new Error(`--storage must be f32 or bf16, got ${storage}`);
+  ctx.storage = storage;
   const result: Record<string, unknown> = {
-    side: "ours", date: new Date().toISOString(), device: describeDevice(ctx), build: String(ctx.lib.symbols.dusa_build_info()), preset, B, K, steps,
+    side: "ours", date: new Date().toISOString(), device: describeDevice(ctx), build: String(ctx.lib.symbols.dusa_build_info()), preset, B, K, steps, storage,
     flops_per_image_official: Object.fromEntries((["sit", "dit"] as const).map((g) => [g, stepFlopsPerImage(stepModels(preset, g), { method: "dusa", adaptTask: "all", adaptAux: true })])),
   };
   const errors: Record<string, string> = {};
@@ -86,7 +91,7 @@ export function runFullStep(o: FullStepOptions): void {
     console.error(`[${name}: ${((performance.now() - t0) / 1000).toFixed(1)} s]`);
     save();
   };
-  console.log(`dusa full step bench: ${result.build}; ${result.device}; preset ${preset}, B ${B} x K ${K}`);
+  console.log(`dusa full step bench: ${result.build}; ${result.device}; preset ${preset}, B ${B} x K ${K}, ${storage} storage`);
 
   const weightsDir = o.saveWeights;
   if (weightsDir) {
@@ -98,7 +103,7 @@ export function runFullStep(o: FullStepOptions): void {
     const g = gemmCeiling(ctx, device === "cuda" && preset === "full" ? 8192 : 1024);
     ceiling = g.tflops;
     result.ceiling = g;
-    console.log(`\nfp32 GEMM ceiling (dusa_matmul ${g.n}³, same run): ${g.tflops.toFixed(2)} TFLOP/s`);
+    console.log(`\n${storage} GEMM ceiling (dusa_matmul ${g.n}³, same run): ${g.tflops.toFixed(2)} TFLOP/s`);
   });
   section("step", () => {
     const rows: ReturnType<typeof measureVariant>[] = [];
@@ -127,7 +132,7 @@ export function runFullStep(o: FullStepOptions): void {
       { B, heads: 1, T: (c.vaeSize / f) ** 2, d: c.vae.blockOut[c.vae.blockOut.length - 1], fused: false },
     ]);
     result.attention = rows;
-    printTable("attention (ours, fp32; fwd+bwd counted as 3x fwd)", rows.map((r) => ({ shape: r.shape, "fwd ms": r.fwd_ms, "fwd TFLOP/s": r.fwd_tflops, "fwd+bwd ms": r.fwdbwd_ms, "fwd+bwd TFLOP/s": r.fwdbwd_tflops })));
+    printTable(`attention (ours, ${storage} storage; fwd+bwd counted as 3x fwd)`, rows.map((r) => ({ shape: r.shape, "fwd ms": r.fwd_ms, "fwd TFLOP/s": r.fwd_tflops, "fwd+bwd ms": r.fwdbwd_ms, "fwd+bwd TFLOP/s": r.fwdbwd_tflops })));
   });
   ctx.destroy(); // the probes need the device to themselves
   section("maxbatch", () => {

@@ -5,11 +5,12 @@
 #   build     cmake both libraries for sm_90 into build-device/ (the CUDA one comes from build-gpu/prebuilt/ when a
 #             carried build matches the sources; a fresh build is returned as $OUT/libdusa_cuda.<hash>.so.xz)
 #   test      DUSA_REQUIRE_CUDA=1 bun test test/cuda                 -> $OUT/cuda-tests.txt
-#   sanitize  compute-sanitizer memcheck over a few CUDA test files    -> $OUT/sanitizer.txt
+#   sanitize  compute-sanitizer memcheck over a few CUDA test files    -> /tmp/sanitizer.txt, its summary in run.log
 #   kernels   bun bench/gpu/kernels.ts --device cuda (= bun bench kernels) -> $OUT/kernels.json
 #   ours      bun bench/full/step.ts --device cuda --preset full       -> $OUT/full-ours.json (+ weights in /tmp)
+#   ours16    the same in bf16 storage (no weights written)             -> $OUT/full-ours-bf16.json
 #   torch     python3 bench/pytorch/step_full.py on ours' weights      -> $OUT/full-pytorch.json
-#   compare   ours/PyTorch ratio tables                                 -> $OUT/summary.txt
+#   compare   ours/PyTorch ratio tables (fp32, and bf16 when ours16 ran) -> $OUT/summary.txt
 # Each stage runs under `timeout`: min(its own box, what is left of DEADLINE seconds); a stage that cannot get 20 s is
 # skipped; BOX_<stage>=seconds overrides a stage's box (e.g. BOX_ours=260). OURS_ARGS / TORCH_ARGS add options to those
 # stages. $OUT gets at most 8 files (the device tool's limit).
@@ -72,9 +73,9 @@ stage_sanitize() {
   cs=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
   [ -x "$cs" ] || { echo "no compute-sanitizer" | tee "$OUT/sanitizer.txt"; return 1; }
   DUSA_REQUIRE_CUDA=1 "$cs" --tool memcheck --target-processes all --leak-check no --error-exitcode 9 \
-    bun test test/cuda/device.test.ts test/cuda/attention.test.ts test/cuda/dusa-ops.test.ts test/cuda/conv.test.ts >"$OUT/sanitizer.txt" 2>&1
+    bun test test/cuda/device.test.ts test/cuda/attention.test.ts test/cuda/dusa-ops.test.ts test/cuda/conv.test.ts >/tmp/sanitizer.txt 2>&1
   local rc=$?
-  grep -E "ERROR SUMMARY|^ *[0-9]+ (pass|fail)" "$OUT/sanitizer.txt"
+  grep -E "ERROR SUMMARY|^ *[0-9]+ (pass|fail)|^\(fail\)|Invalid|errors? detected" /tmp/sanitizer.txt | head -60
   return $rc
 }
 
@@ -86,6 +87,12 @@ stage_ours() {
     --search-budget $((STAGE_BOX / 3)) ${OURS_ARGS:-}
 }
 
+stage_ours16() {
+  # shellcheck disable=SC2086
+  bun bench/full/step.ts --device cuda --preset full --storage bf16 --json "$OUT/full-ours-bf16.json" \
+    --search-budget $((STAGE_BOX / 3)) ${OURS_ARGS:-}
+}
+
 stage_torch() {
   local weights=()
   [ -f "$WEIGHTS/parity.safetensors" ] && weights=(--weights "$WEIGHTS")
@@ -94,7 +101,11 @@ stage_torch() {
     --json "$OUT/full-pytorch.json" ${TORCH_ARGS:-}
 }
 
-stage_compare() { bun bench/full/compare.ts "$OUT/full-ours.json" "$OUT/full-pytorch.json" | tee -a "$OUT/summary.txt"; }
+stage_compare() {
+  bun bench/full/compare.ts "$OUT/full-ours.json" "$OUT/full-pytorch.json" | tee -a "$OUT/summary.txt"
+  [ -f "$OUT/full-ours-bf16.json" ] && bun bench/full/compare.ts "$OUT/full-ours-bf16.json" "$OUT/full-pytorch.json" | tee -a "$OUT/summary.txt"
+  return 0
+}
 
 # one stage in a child process (so `timeout` can stop it and everything it started)
 if [ "${1:-}" = "--one" ]; then
@@ -103,7 +114,7 @@ if [ "${1:-}" = "--one" ]; then
 fi
 
 DEADLINE=${DEADLINE:-570}
-declare -A BOX=([setup]=60 [build]=300 [test]=240 [sanitize]=150 [kernels]=90 [ours]=330 [torch]=330 [compare]=30)
+declare -A BOX=([setup]=60 [build]=300 [test]=240 [sanitize]=150 [kernels]=90 [ours]=330 [ours16]=300 [torch]=330 [compare]=30)
 STAGES=("$@")
 [ ${#STAGES[@]} -eq 0 ] && STAGES=(setup build test sanitize kernels ours torch compare)
 LOG=$OUT/run.log SUMMARY=$OUT/summary.txt

@@ -34,7 +34,8 @@ size_t halo_floats(Tile t, int K) { return (size_t)t.pb * (t.th + K - 1) * (t.tw
 // reference: direct loops with bounds checks, double accumulators, written as the CPU reference writes them
 
 // forward: out = bias + sum k[i,j] x[h+i-p, w+j-p]; backward: out = sum k[i,j] x[h-i+p, w-j+p] (x = dout, out = din)
-__global__ void correlate_ref_kernel(float* out, const float* x, const float* weight, const float* bias, bool backward,
+template <typename T>
+__global__ void correlate_ref_kernel(T* out, const T* x, const T* weight, const float* bias, bool backward,
                                      int B, int C, int H, int W, int K) {
   const int p = K / 2;
   const int64_t HW = (int64_t)H * W;
@@ -42,20 +43,21 @@ __global__ void correlate_ref_kernel(float* out, const float* x, const float* we
     int w = (int)(e % W), h = (int)(e / W % H);
     int64_t plane = (int64_t)(e / HW);
     int c = (int)(plane % C);
-    const float* xp = x + plane * HW;
-    const float* k = weight + (int64_t)c * K * K;
+    const T* xp = x + plane * HW;
+    const T* k = weight + (int64_t)c * K * K;
     double acc = backward || !bias ? 0.0 : (double)bias[c];
     for (int i = 0; i < K; i++)
       for (int j = 0; j < K; j++) {
         int hh = backward ? h - i + p : h + i - p, ww = backward ? w - j + p : w + j - p;
-        if (hh >= 0 && hh < H && ww >= 0 && ww < W) acc += (double)k[i * K + j] * xp[(int64_t)hh * W + ww];
+        if (hh >= 0 && hh < H && ww >= 0 && ww < W) acc += (double)(float)k[i * K + j] * (float)xp[(int64_t)hh * W + ww];
       }
-    out[e] = (float)acc;
+    out[e] = (T)(float)acc;
   }
 }
 
 // one thread per (channel, tap q < K*K) and per channel's bias (q == K*K), summing over the batch and the image
-__global__ void param_ref_kernel(float* dweight, float* dbias, const float* dout, const float* x, int B, int C, int H,
+template <typename T>
+__global__ void param_ref_kernel(float* dweight, float* dbias, const T* dout, const T* x, int B, int C, int H,
                                  int W, int K) {
   const int p = K / 2, KK = K * K;
   const int64_t HW = (int64_t)H * W;
@@ -64,16 +66,17 @@ __global__ void param_ref_kernel(float* dweight, float* dbias, const float* dout
     if (q < KK ? !dweight : !dbias) continue;
     double acc = 0.0;
     for (int64_t b = 0; b < B; b++) {
-      const float* g = dout + (b * C + c) * HW;
-      const float* xp = x ? x + (b * C + c) * HW : nullptr;
+      const T* g = dout + (b * C + c) * HW;
+      const T* xp = x ? x + (b * C + c) * HW : nullptr;
       for (int h = 0; h < H; h++)
         for (int w = 0; w < W; w++) {
           if (q == KK) {
-            acc += g[(int64_t)h * W + w];
+            acc += (float)g[(int64_t)h * W + w];
             continue;
           }
           int hh = h + i - p, ww = w + j - p;
-          if (hh >= 0 && hh < H && ww >= 0 && ww < W) acc += (double)g[(int64_t)h * W + w] * xp[(int64_t)hh * W + ww];
+          if (hh >= 0 && hh < H && ww >= 0 && ww < W)
+            acc += (double)(float)g[(int64_t)h * W + w] * (float)xp[(int64_t)hh * W + ww];
         }
     }
     if (q < KK) dweight[(int64_t)c * KK + q] += (float)acc;
@@ -86,9 +89,9 @@ __global__ void param_ref_kernel(float* dweight, float* dbias, const float* dout
 
 // out = init + sum k'[i,j] x[h+i-p, w+j-p] over planes (b, c); k' = k, or k flipped in both axes when flip (din).
 // Block (x, y): spatial tile x of the planes y*pb .. y*pb+pb-1 (then every gridDim.y*pb further). KT: K when fixed.
-template <int KT>
+template <int KT, typename T>
 __global__ void __launch_bounds__(kThreads)
-    correlate_kernel(float* out, const float* x, const float* weight, const float* bias, bool flip, int64_t planes,
+    correlate_kernel(T* out, const T* x, const T* weight, const float* bias, bool flip, int64_t planes,
                      int C, int H, int W, int k_runtime, Tile t) {
   const int K = KT > 0 ? KT : k_runtime, KK = K * K, p = K / 2;
   const int sw = t.tw + K - 1, tile = (t.th + K - 1) * sw;
@@ -103,12 +106,12 @@ __global__ void __launch_bounds__(kThreads)
     for (int i = tid; i < t.pb * tile; i += kThreads) {
       int64_t plane = plane0 + i / tile;
       int r = i % tile, gh = h0 + r / sw - p, gw = w0 + r % sw - p;
-      xs[i] = plane < planes && gh >= 0 && gh < H && gw >= 0 && gw < W ? x[plane * HW + (int64_t)gh * W + gw] : 0.0f;
+      xs[i] = plane < planes && gh >= 0 && gh < H && gw >= 0 && gw < W ? (float)x[plane * HW + (int64_t)gh * W + gw] : 0.0f;
     }
     for (int i = tid; i < t.pb * KK; i += kThreads) {
       int64_t plane = plane0 + i / KK;
       int q = i % KK;
-      ks[i] = plane < planes ? weight[plane % C * KK + (flip ? KK - 1 - q : q)] : 0.0f;
+      ks[i] = plane < planes ? (float)weight[plane % C * KK + (flip ? KK - 1 - q : q)] : 0.0f;
     }
     __syncthreads();
     const int64_t plane = plane0 + pl;
@@ -121,7 +124,7 @@ __global__ void __launch_bounds__(kThreads)
       for (int i = 0; i < K; i++)
 #pragma unroll
         for (int j = 0; j < K; j++) acc = fmaf(kt[i * K + j], xt[i * sw + j], acc);
-      out[plane * HW + (int64_t)h * W + w] = acc;
+      out[plane * HW + (int64_t)h * W + w] = (T)acc;
     }
     __syncthreads();  // the tiles are refilled for the next planes
   }
@@ -130,9 +133,9 @@ __global__ void __launch_bounds__(kThreads)
 // Block (c, s): channel c over the images [B*s/splits, B*(s+1)/splits), every spatial tile, pb images at a time.
 // Writes partial[(c*splits + s)*(K*K + 1) + q]: q < K*K the taps sum_{b,h,w} dout[h,w] x[h+i-p, w+j-p], q = K*K the
 // bias sum_{b,h,w} dout.
-template <int K>
+template <int K, typename T>
 __global__ void __launch_bounds__(kThreads)
-    param_grad_kernel(double* partial, const float* dout, const float* x, int B, int C, int H, int W, Tile t,
+    param_grad_kernel(double* partial, const T* dout, const T* x, int B, int C, int H, int W, Tile t,
                       int splits) {
   constexpr int KK = K * K, p = K / 2;
   extern __shared__ float xs[];  // pb halo tiles of the input
@@ -151,12 +154,13 @@ __global__ void __launch_bounds__(kThreads)
       const int h0 = tt / tiles_w * t.th, w0 = tt % tiles_w * t.tw;
       for (int i = tid; i < t.pb * tile; i += kThreads) {
         int b = b0 + i / tile, r = i % tile, gh = h0 + r / sw - p, gw = w0 + r % sw - p;
-        xs[i] = b < b_hi && gh >= 0 && gh < H && gw >= 0 && gw < W ? x[((int64_t)b * C + c) * HW + (int64_t)gh * W + gw]
-                                                                   : 0.0f;
+        xs[i] = b < b_hi && gh >= 0 && gh < H && gw >= 0 && gw < W
+                    ? (float)x[((int64_t)b * C + c) * HW + (int64_t)gh * W + gw]
+                    : 0.0f;
       }
       __syncthreads();
       const int b = b0 + pl, h = h0 + ty, w = w0 + tx;
-      const float g = b < b_hi && h < H && w < W ? dout[((int64_t)b * C + c) * HW + (int64_t)h * W + w] : 0.0f;
+      const float g = b < b_hi && h < H && w < W ? (float)dout[((int64_t)b * C + c) * HW + (int64_t)h * W + w] : 0.0f;
       const float* xt = xs + pl * tile + ty * sw + tx;
 #pragma unroll
       for (int i = 0; i < K; i++)
@@ -195,7 +199,8 @@ __global__ void param_finish_kernel(float* dweight, float* dbias, const double* 
 }
 
 // out = correlation of x with each channel's kernel (flipped when flip) plus bias, through the tiled kernel
-int correlate(dusa_ctx* ctx, float* out, const float* x, const float* weight, const float* bias, bool flip, int B, int C,
+template <typename T>
+int correlate(dusa_ctx* ctx, T* out, const T* x, const T* weight, const float* bias, bool flip, int B, int C,
               int H, int W, int K, const char* op) {
   const Tile t = tile_for(H, W);
   const size_t smem = (halo_floats(t, K) + (size_t)t.pb * K * K) * sizeof(float);
@@ -222,7 +227,8 @@ int correlate(dusa_ctx* ctx, float* out, const float* x, const float* weight, co
 }
 
 // dweight (and dbias, when not null) for K = 3, 5, 7 through the tiled reduction
-int param_grad(dusa_ctx* ctx, float* dweight, float* dbias, const float* dout, const float* x, int B, int C, int H,
+template <typename T>
+int param_grad(dusa_ctx* ctx, float* dweight, float* dbias, const T* dout, const T* x, int B, int C, int H,
                int W, int K, const char* op) {
   const Tile t = tile_for(H, W);
   const int KK = K * K;
@@ -245,51 +251,73 @@ int param_grad(dusa_ctx* ctx, float* dweight, float* dbias, const float* dout, c
   return DUSA_OK;
 }
 
+template <typename T>
+int dwconv_forward(dusa_ctx* ctx, T* out, const T* in, const T* weight, const float* bias, int B, int C, int H, int W,
+                   int K, const char* fn) {
+  if (ctx->reference) {
+    correlate_ref_kernel<<<dusa::capped_blocks((uint64_t)B * C * H * W, kThreads), kThreads, 0, ctx->stream>>>(
+        out, in, weight, bias, false, B, C, H, W, K);
+    CHECK_LAUNCH_OP(fn);
+    return DUSA_OK;
+  }
+  return correlate(ctx, out, in, weight, bias, false, B, C, H, W, K, fn);
+}
+
+template <typename T>
+int dwconv_backward(dusa_ctx* ctx, T* din, float* dweight, float* dbias, const T* dout, const T* in, const T* weight,
+                    int B, int C, int H, int W, int K, const char* fn) {
+  const bool fixed_k = K == 3 || K == 5 || K == 7;
+  if (ctx->reference || (dweight && !fixed_k)) {
+    if (ctx->reference && din) {
+      correlate_ref_kernel<<<dusa::capped_blocks((uint64_t)B * C * H * W, kThreads), kThreads, 0, ctx->stream>>>(
+          din, dout, weight, nullptr, true, B, C, H, W, K);
+      CHECK_LAUNCH_OP(fn);
+    }
+    if (dweight || dbias) {
+      param_ref_kernel<<<dusa::capped_blocks((uint64_t)C * (K * K + 1), kThreads), kThreads, 0, ctx->stream>>>(
+          dweight, dbias, dout, in, B, C, H, W, K);
+      CHECK_LAUNCH_OP(fn);
+    }
+    if (ctx->reference) return DUSA_OK;
+    dbias = nullptr;  // done above, with dweight
+  }
+  if (din)
+    if (int s = correlate(ctx, din, dout, weight, (const float*)nullptr, true, B, C, H, W, K, fn)) return s;
+  if (dweight && fixed_k) return param_grad(ctx, dweight, dbias, dout, in, B, C, H, W, K, fn);
+  if (dbias && !dweight)
+    return dusa::channel_sum_add(ctx, dbias, reinterpret_cast<const float*>(dout), B, C, (int64_t)H * W, fn,
+                                 ctx->storage);
+  return DUSA_OK;
+}
+
 }  // namespace
 
 extern "C" {
 
 int dusa_dwconv2d_forward(dusa_ctx* ctx, float* out, const float* in, const float* weight, const float* bias, int B,
                           int C, int H, int W, int K) {
-  DUSA_OP_F32_STORAGE(ctx);
+  DUSA_OP(ctx);
   CHECK_PTR(out); CHECK_PTR(in); CHECK_PTR(weight);
   CHECK_DWCONV_SIZES();
-  if (ctx->reference) {
-    correlate_ref_kernel<<<dusa::capped_blocks((uint64_t)B * C * H * W, kThreads), kThreads, 0, ctx->stream>>>(
-        out, in, weight, bias, false, B, C, H, W, K);
-    CHECK_LAUNCH();
-    return DUSA_OK;
-  }
-  return correlate(ctx, out, in, weight, bias, false, B, C, H, W, K, __func__);
+  return dusa::with_storage(ctx, [&](auto t) {
+    using T = decltype(t);
+    return dwconv_forward<T>(ctx, dusa::act<T>(out), dusa::act<T>(in), dusa::act<T>(weight), bias, B, C, H, W, K,
+                             "dusa_dwconv2d_forward");
+  });
 }
 
 int dusa_dwconv2d_backward(dusa_ctx* ctx, float* din, float* dweight, float* dbias, const float* dout, const float* in,
                            const float* weight, int B, int C, int H, int W, int K) {
-  DUSA_OP_F32_STORAGE(ctx);
+  DUSA_OP(ctx);
   CHECK_PTR(dout);
   CHECK_ARG(!din || weight, "%s: weight is null but din is requested", __func__);
   CHECK_ARG(!dweight || in, "%s: in is null but dweight is requested", __func__);
   CHECK_DWCONV_SIZES();
-  const bool fixed_k = K == 3 || K == 5 || K == 7;
-  if (ctx->reference || (dweight && !fixed_k)) {
-    if (ctx->reference && din) {
-      correlate_ref_kernel<<<dusa::capped_blocks((uint64_t)B * C * H * W, kThreads), kThreads, 0, ctx->stream>>>(
-          din, dout, weight, nullptr, true, B, C, H, W, K);
-      CHECK_LAUNCH();
-    }
-    if (dweight || dbias) {
-      param_ref_kernel<<<dusa::capped_blocks((uint64_t)C * (K * K + 1), kThreads), kThreads, 0, ctx->stream>>>(
-          dweight, dbias, dout, in, B, C, H, W, K);
-      CHECK_LAUNCH();
-    }
-    if (ctx->reference) return DUSA_OK;
-    dbias = nullptr;  // done above, with dweight
-  }
-  if (din)
-    if (int s = correlate(ctx, din, dout, weight, nullptr, true, B, C, H, W, K, __func__)) return s;
-  if (dweight && fixed_k) return param_grad(ctx, dweight, dbias, dout, in, B, C, H, W, K, __func__);
-  if (dbias && !dweight) return dusa::channel_sum_add(ctx, dbias, dout, B, C, (int64_t)H * W, __func__);
-  return DUSA_OK;
+  return dusa::with_storage(ctx, [&](auto t) {
+    using T = decltype(t);
+    return dwconv_backward<T>(ctx, dusa::act<T>(din), dweight, dbias, dusa::act<T>(dout), dusa::act<T>(in),
+                              dusa::act<T>(weight), B, C, H, W, K, "dusa_dwconv2d_backward");
+  });
 }
 
 }  // extern "C"

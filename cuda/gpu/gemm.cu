@@ -17,45 +17,48 @@
 
 #include "gemm.cuh"
 
-typedef float floatX;  // storage type of A, B and C (bf16 later); accumulation is fp32 (double in the oracle)
+// Element types: TI of A and B, TO of C — float, or __nv_bfloat16 (bf16 storage; weight gradients are bf16 x bf16 ->
+// float). Accumulation is fp32 (double in the oracle). The float4 paths are fp32-only; bf16 loads element by element.
 
 namespace {
 
 // ---------------------------------------------------------------------------------------------
 // NAIVE: one thread per output element of every batch
 
-__global__ void gemm_naive_kernel(bool ta, bool tb, int M, int N, int K, float alpha, const floatX* A, int lda,
-                                  const floatX* B, int ldb, float beta, floatX* C, int ldc, int batch, int64_t sa,
+template <typename TI, typename TO>
+__global__ void gemm_naive_kernel(bool ta, bool tb, int M, int N, int K, float alpha, const TI* A, int lda,
+                                  const TI* B, int ldb, float beta, TO* C, int ldc, int batch, int64_t sa,
                                   int64_t sb, int64_t sc, const float* bias) {
   uint64_t total = (uint64_t)batch * M * N;
   for (uint64_t e = blockIdx.x * (uint64_t)blockDim.x + threadIdx.x; e < total; e += (uint64_t)gridDim.x * blockDim.x) {
     int j = (int)(e % N);
     int i = (int)(e / N % M);
     int64_t z = (int64_t)(e / N / M);
-    const floatX* a = A + z * sa;
-    const floatX* b = B + z * sb;
+    const TI* a = A + z * sa;
+    const TI* b = B + z * sb;
     double acc = 0.0;
     for (int k = 0; k < K; k++) {
       float av = ta ? (float)a[(int64_t)k * lda + i] : (float)a[(int64_t)i * lda + k];
       float bv = tb ? (float)b[(int64_t)j * ldb + k] : (float)b[(int64_t)k * ldb + j];
       acc += (double)av * (double)bv;
     }
-    floatX* c = C + z * sc + (int64_t)i * ldc + j;
+    TO* c = C + z * sc + (int64_t)i * ldc + j;
     double v = alpha * acc + (beta == 0.0f ? 0.0 : (double)beta * (float)*c);
     if (bias) v += bias[j];
-    *c = (floatX)(float)v;
+    *c = (TO)(float)v;
   }
 }
 
 // C[z][i][j] += bias[j] (for the cuBLASLt path when its bias epilogue is not used)
-__global__ void bias_add_kernel(floatX* C, int ldc, int64_t sc, int M, int N, int batch, const float* bias) {
+template <typename TO>
+__global__ void bias_add_kernel(TO* C, int ldc, int64_t sc, int M, int N, int batch, const float* bias) {
   uint64_t total = (uint64_t)batch * M * N;
   for (uint64_t e = blockIdx.x * (uint64_t)blockDim.x + threadIdx.x; e < total; e += (uint64_t)gridDim.x * blockDim.x) {
     int j = (int)(e % N);
     int i = (int)(e / N % M);
     int64_t z = (int64_t)(e / N / M);
-    floatX* c = C + z * sc + (int64_t)i * ldc + j;
-    *c = (floatX)((float)*c + bias[j]);
+    TO* c = C + z * sc + (int64_t)i * ldc + j;
+    *c = (TO)((float)*c + bias[j]);
   }
 }
 
@@ -69,23 +72,23 @@ constexpr int BK = 8;
 constexpr int PAD = 4;  // pads the shared rows: the transposing stores hit 32 distinct banks, float4 alignment kept
 
 // 4 consecutive elements row[d .. d+3] of a row of extent D (zero beyond D, all zero when the row is out of range)
-template <bool VEC>
-__device__ __forceinline__ float4 load4(const floatX* row, bool row_ok, int d, int D) {
+template <bool VEC, typename TI>
+__device__ __forceinline__ float4 load4(const TI* row, bool row_ok, int d, int D) {
   float4 v = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
   if (!row_ok) return v;
-  const floatX* s = row + d;
-  if (VEC && d + 3 < D) return *reinterpret_cast<const float4*>(s);
-  if (d < D) v.x = s[0];
-  if (d + 1 < D) v.y = s[1];
-  if (d + 2 < D) v.z = s[2];
-  if (d + 3 < D) v.w = s[3];
+  const TI* s = row + d;
+  if (VEC && d + 3 < D) return *reinterpret_cast<const float4*>(s);  // VEC only with TI = float
+  if (d < D) v.x = (float)s[0];
+  if (d + 1 < D) v.y = (float)s[1];
+  if (d + 2 < D) v.z = (float)s[2];
+  if (d + 3 < D) v.w = (float)s[3];
   return v;
 }
 
-template <int BM, int BN, bool TA, bool TB, bool VEC>
+template <int BM, int BN, bool TA, bool TB, bool VEC, typename TI, typename TO>
 __global__ void __launch_bounds__((BM / 8) * (BN / 8))
-    gemm_blocked_kernel(int M, int N, int K, float alpha, const floatX* __restrict__ A, int lda,
-                        const floatX* __restrict__ B, int ldb, float beta, floatX* C, int ldc, int batch, int64_t sa,
+    gemm_blocked_kernel(int M, int N, int K, float alpha, const TI* __restrict__ A, int lda,
+                        const TI* __restrict__ B, int ldb, float beta, TO* C, int ldc, int batch, int64_t sa,
                         int64_t sb, int64_t sc, const float* __restrict__ bias) {
   constexpr int TX = BN / 8, NT = (BM / 8) * TX;
   constexpr int AG = BM * BK / 4 / NT, BG = BN * BK / 4 / NT;  // 4-element groups each thread loads per slice
@@ -99,9 +102,9 @@ __global__ void __launch_bounds__((BM / 8) * (BN / 8))
   for (int z = blockIdx.z; z < batch; z += gridDim.z)
     for (int by = blockIdx.y; by < mblocks; by += gridDim.y) {
       const int i0 = by * BM;
-      const floatX* a = A + z * sa;
-      const floatX* b = B + z * sb;
-      floatX* c = C + z * sc;
+      const TI* a = A + z * sa;
+      const TI* b = B + z * sb;
+      TO* c = C + z * sc;
       float4 ra[AG], rb[BG];
 
       // global -> registers: the slice k0 .. k0+BK-1 of op(A) (BM x BK) and op(B) (BK x BN)
@@ -197,7 +200,7 @@ __global__ void __launch_bounds__((BM / 8) * (BN / 8))
       for (int m = 0; m < 8; m++) {
         const int i = i0 + (m / 4) * (BM / 2) + ty * 4 + m % 4;
         if (i >= M) continue;
-        floatX* crow = c + (int64_t)i * ldc;
+        TO* crow = c + (int64_t)i * ldc;
 #pragma unroll
         for (int g = 0; g < 2; g++) {
           const int j = j0 + g * (BN / 2) + tx * 4;
@@ -221,7 +224,7 @@ __global__ void __launch_bounds__((BM / 8) * (BN / 8))
               float x = v[e];
               if (beta != 0.0f) x += beta * (float)crow[j + e];
               if (bias) x += bias[j + e];
-              crow[j + e] = (floatX)x;
+              crow[j + e] = (TO)x;
             }
           }
         }
@@ -233,42 +236,53 @@ struct GemmArgs {
   bool ta, tb;
   int M, N, K;
   float alpha;
-  const floatX* A;
+  const void* A;
   int lda;
-  const floatX* B;
+  const void* B;
   int ldb;
   float beta;
-  floatX* C;
+  void* C;
   int ldc, batch;
   int64_t sa, sb, sc;
   const float* bias;
+  bool in_bf16, out_bf16;  // A and B bf16; C bf16
 };
 
-template <int BM, int BN, bool TA, bool TB, bool VEC>
+// Calls launch(TI{}, TO{}) with the element types of g: (float, float), (bf16, bf16) or (bf16, float).
+template <class Launch>
+void with_types(const GemmArgs& g, Launch&& launch) {
+  if (!g.in_bf16) launch(float{}, float{});
+  else if (g.out_bf16) launch(__nv_bfloat16{}, __nv_bfloat16{});
+  else launch(__nv_bfloat16{}, float{});
+}
+
+template <int BM, int BN, bool TA, bool TB, bool VEC, typename TI, typename TO>
 void launch_tile(const GemmArgs& g, cudaStream_t stream) {
   dim3 grid((unsigned)((g.N + BN - 1) / BN), (unsigned)std::min((g.M + BM - 1) / BM, 65535),
             (unsigned)std::min(g.batch, 65535));
-  gemm_blocked_kernel<BM, BN, TA, TB, VEC><<<grid, (BM / 8) * (BN / 8), 0, stream>>>(
-      g.M, g.N, g.K, g.alpha, g.A, g.lda, g.B, g.ldb, g.beta, g.C, g.ldc, g.batch, g.sa, g.sb, g.sc, g.bias);
+  gemm_blocked_kernel<BM, BN, TA, TB, VEC, TI, TO><<<grid, (BM / 8) * (BN / 8), 0, stream>>>(
+      g.M, g.N, g.K, g.alpha, static_cast<const TI*>(g.A), g.lda, static_cast<const TI*>(g.B), g.ldb, g.beta,
+      static_cast<TO*>(g.C), g.ldc, g.batch, g.sa, g.sb, g.sc, g.bias);
+}
+
+template <int BM, int BN, bool VEC, typename TI, typename TO>
+void launch_transposes(const GemmArgs& g, cudaStream_t stream) {
+  if (g.ta) g.tb ? launch_tile<BM, BN, true, true, VEC, TI, TO>(g, stream) : launch_tile<BM, BN, true, false, VEC, TI, TO>(g, stream);
+  else g.tb ? launch_tile<BM, BN, false, true, VEC, TI, TO>(g, stream) : launch_tile<BM, BN, false, false, VEC, TI, TO>(g, stream);
 }
 
 template <int BM, int BN>
 void launch_blocked(const GemmArgs& g, bool vec, cudaStream_t stream) {
-  if (vec) {
-    if (g.ta) g.tb ? launch_tile<BM, BN, true, true, true>(g, stream) : launch_tile<BM, BN, true, false, true>(g, stream);
-    else g.tb ? launch_tile<BM, BN, false, true, true>(g, stream) : launch_tile<BM, BN, false, false, true>(g, stream);
-  } else {
-    if (g.ta) g.tb ? launch_tile<BM, BN, true, true, false>(g, stream) : launch_tile<BM, BN, true, false, false>(g, stream);
-    else g.tb ? launch_tile<BM, BN, false, true, false>(g, stream) : launch_tile<BM, BN, false, false, false>(g, stream);
-  }
+  if (vec) return launch_transposes<BM, BN, true, float, float>(g, stream);  // vec implies fp32
+  with_types(g, [&](auto ti, auto to) { launch_transposes<BM, BN, false, decltype(ti), decltype(to)>(g, stream); });
 }
 
 bool aligned16(const void* p) { return ((uintptr_t)p & 15) == 0; }
 
 int gemm_blocked(dusa_ctx* ctx, const GemmArgs& g, const char* op) {
-  // float4 paths need every row start 16-byte aligned: base pointers, leading dimensions and batch strides
-  bool vec = aligned16(g.A) && aligned16(g.B) && aligned16(g.C) && g.lda % 4 == 0 && g.ldb % 4 == 0 &&
-             g.ldc % 4 == 0 && (g.batch == 1 || (g.sa % 4 == 0 && g.sb % 4 == 0 && g.sc % 4 == 0));
+  // float4 paths need fp32 and every row start 16-byte aligned: base pointers, leading dimensions and batch strides
+  bool vec = !g.in_bf16 && !g.out_bf16 && aligned16(g.A) && aligned16(g.B) && aligned16(g.C) && g.lda % 4 == 0 &&
+             g.ldb % 4 == 0 && g.ldc % 4 == 0 && (g.batch == 1 || (g.sa % 4 == 0 && g.sb % 4 == 0 && g.sc % 4 == 0));
   // big tiles when they alone fill the GPU, else 64x64 tiles (64 threads) for more blocks
   int64_t big_tiles = (int64_t)((g.M + 127) / 128) * ((g.N + 127) / 128) * g.batch;
   if (big_tiles >= ctx->sm_count) launch_blocked<128, 128>(g, vec, ctx->stream);
@@ -279,8 +293,13 @@ int gemm_blocked(dusa_ctx* ctx, const GemmArgs& g, const char* op) {
 
 int gemm_naive(dusa_ctx* ctx, const GemmArgs& g, const char* op) {
   uint64_t total = (uint64_t)g.batch * g.M * g.N;
-  gemm_naive_kernel<<<dusa::capped_blocks(total, 256), 256, 0, ctx->stream>>>(
-      g.ta, g.tb, g.M, g.N, g.K, g.alpha, g.A, g.lda, g.B, g.ldb, g.beta, g.C, g.ldc, g.batch, g.sa, g.sb, g.sc, g.bias);
+  with_types(g, [&](auto ti, auto to) {
+    using TI = decltype(ti);
+    using TO = decltype(to);
+    gemm_naive_kernel<<<dusa::capped_blocks(total, 256), 256, 0, ctx->stream>>>(
+        g.ta, g.tb, g.M, g.N, g.K, g.alpha, static_cast<const TI*>(g.A), g.lda, static_cast<const TI*>(g.B), g.ldb,
+        g.beta, static_cast<TO*>(g.C), g.ldc, g.batch, g.sa, g.sb, g.sc, g.bias);
+  });
   CHECK_LAUNCH_OP(op);
   return DUSA_OK;
 }
@@ -296,6 +315,7 @@ enum {
   CUBLAS_OP_T = 1,
   CUBLAS_COMPUTE_32F = 68,  // true fp32 (CUBLAS_COMPUTE_32F_FAST_TF32 = 77 is what we must not use)
   CUDA_R_32F = 0,
+  CUDA_R_16BF = 14,
   CUBLASLT_MATMUL_DESC_TRANSA = 3,        // int32_t
   CUBLASLT_MATMUL_DESC_TRANSB = 4,        // int32_t
   CUBLASLT_MATMUL_DESC_EPILOGUE = 7,      // uint32_t
@@ -473,9 +493,8 @@ const char* lt_status_name(const BlasLt* lt, int status) {
 }
 
 // Largest power of two (<= 256) dividing the byte address of every row and batch of a matrix.
-uint32_t alignment(const void* p, int ld, int64_t stride, int batch) {
-  uint64_t bits = (uint64_t)(uintptr_t)p | (uint64_t)ld * sizeof(floatX) |
-                  (batch > 1 ? (uint64_t)stride * sizeof(floatX) : 0);
+uint32_t alignment(const void* p, int ld, int64_t stride, int batch, uint64_t element) {
+  uint64_t bits = (uint64_t)(uintptr_t)p | (uint64_t)ld * element | (batch > 1 ? (uint64_t)stride * element : 0);
   uint32_t a = 256;
   while (a > 1 && (bits & (a - 1))) a >>= 1;
   return a;
@@ -520,9 +539,11 @@ int lt_matmul(dusa_ctx* ctx, BlasLt* lt, const GemmArgs& g, const float* bias, c
       step(f.desc_set(desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof(bias)), "MatmulDescSetAttribute(BIAS_POINTER)");
     }
   }
-  step(f.layout_create(&lx, CUDA_R_32F, x_rows, x_cols, g.ldb), "MatrixLayoutCreate");
-  step(f.layout_create(&ly, CUDA_R_32F, y_rows, y_cols, g.lda), "MatrixLayoutCreate");
-  step(f.layout_create(&lc, CUDA_R_32F, (uint64_t)g.N, (uint64_t)g.M, g.ldc), "MatrixLayoutCreate");
+  const int in_type = g.in_bf16 ? CUDA_R_16BF : CUDA_R_32F, out_type = g.out_bf16 ? CUDA_R_16BF : CUDA_R_32F;
+  const uint64_t in_bytes = g.in_bf16 ? 2 : 4, out_bytes = g.out_bf16 ? 2 : 4;
+  step(f.layout_create(&lx, in_type, x_rows, x_cols, g.ldb), "MatrixLayoutCreate");
+  step(f.layout_create(&ly, in_type, y_rows, y_cols, g.lda), "MatrixLayoutCreate");
+  step(f.layout_create(&lc, out_type, (uint64_t)g.N, (uint64_t)g.M, g.ldc), "MatrixLayoutCreate");
   if (st == CUBLAS_STATUS_SUCCESS) {
     set_batch(lx, g.sb);
     set_batch(ly, g.sa);
@@ -531,8 +552,8 @@ int lt_matmul(dusa_ctx* ctx, BlasLt* lt, const GemmArgs& g, const float* bias, c
   step(f.pref_create(&pref), "MatmulPreferenceCreate");
   if (st == CUBLAS_STATUS_SUCCESS) {
     uint64_t ws = lt->workspace_bytes;
-    uint32_t align[4] = {alignment(g.B, g.ldb, g.sb, g.batch), alignment(g.A, g.lda, g.sa, g.batch),
-                         alignment(g.C, g.ldc, g.sc, g.batch), alignment(g.C, g.ldc, g.sc, g.batch)};
+    uint32_t align[4] = {alignment(g.B, g.ldb, g.sb, g.batch, in_bytes), alignment(g.A, g.lda, g.sa, g.batch, in_bytes),
+                         alignment(g.C, g.ldc, g.sc, g.batch, out_bytes), alignment(g.C, g.ldc, g.sc, g.batch, out_bytes)};
     step(f.pref_set(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof(ws)), "MatmulPreferenceSetAttribute");
     for (int m = 0; m < 4; m++)
       step(f.pref_set(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES + m, &align[m], sizeof(align[m])),
@@ -561,8 +582,8 @@ int gemm_blas(dusa_ctx* ctx, BlasLt* lt, const GemmArgs& g, const char* op) {
   if (!lt->handle)
     return dusa::fail(DUSA_ERR_BACKEND, "%s: cuBLASLt (%s) could not create a handle: status %d (%s)", op,
                       lt->api->path.c_str(), lt->create_status, lt_status_name(lt, lt->create_status));
-  // the bias epilogue for a single GEMM; else (or when no algorithm offers it) a separate bias pass
-  bool fused = g.bias && g.batch == 1;
+  // the bias epilogue for a single fp32-output GEMM (its bias type follows the output's); else a separate bias pass
+  bool fused = g.bias && g.batch == 1 && !g.out_bf16;
   int s = lt_matmul(ctx, lt, g, fused ? g.bias : nullptr, op);
   if (s == kNoAlgorithm && fused) {
     fused = false;
@@ -573,8 +594,12 @@ int gemm_blas(dusa_ctx* ctx, BlasLt* lt, const GemmArgs& g, const char* op) {
                       op, g.M, g.N, g.K, (int)g.ta, (int)g.tb, g.batch);
   if (s != DUSA_OK) return s;
   if (g.bias && !fused) {
-    bias_add_kernel<<<dusa::capped_blocks((uint64_t)g.batch * g.M * g.N, 256), 256, 0, ctx->stream>>>(
-        g.C, g.ldc, g.sc, g.M, g.N, g.batch, g.bias);
+    auto add = [&](auto* c) {
+      bias_add_kernel<<<dusa::capped_blocks((uint64_t)g.batch * g.M * g.N, 256), 256, 0, ctx->stream>>>(
+          c, g.ldc, g.sc, g.M, g.N, g.batch, g.bias);
+    };
+    if (g.out_bf16) add(static_cast<__nv_bfloat16*>(g.C));
+    else add(static_cast<float*>(g.C));
     CHECK_LAUNCH_OP(op);
   }
   return DUSA_OK;
@@ -595,10 +620,12 @@ void blaslt_destroy(dusa_ctx* ctx) {
 
 int gemm(dusa_ctx* ctx, bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda,
          const float* B, int ldb, float beta, float* C, int ldc, int batch, int64_t stride_a, int64_t stride_b,
-         int64_t stride_c, const char* op, const float* bias) {
+         int64_t stride_c, const char* op, const float* bias, int in_dtype, int out_dtype) {
   if (M <= 0 || N <= 0 || batch <= 0) return DUSA_OK;
+  if (in_dtype == DUSA_DTYPE_F32 && out_dtype == DUSA_DTYPE_BF16)
+    return fail(DUSA_ERR_UNSUPPORTED, "%s: an fp32 x fp32 GEMM into bf16 is not a combination the ops use", op);
   GemmArgs g{trans_a, trans_b, M, N, std::max(K, 0), alpha, A, lda, B, ldb, beta, C, ldc, batch,
-             stride_a, stride_b, stride_c, bias};
+             stride_a, stride_b, stride_c, bias, in_dtype == DUSA_DTYPE_BF16, out_dtype == DUSA_DTYPE_BF16};
   int path = ctx->reference ? DUSA_GEMM_NAIVE : ctx->gemm_path;
   BlasLt* lt = nullptr;
   if (path == DUSA_GEMM_AUTO || path == DUSA_GEMM_BLAS) {
@@ -621,24 +648,24 @@ int dusa_has_blas(void) { return lt_api() ? 1 : 0; }
 
 int dusa_matmul(dusa_ctx* ctx, float* C, const float* A, const float* B, int M, int N, int K, int trans_a, int trans_b,
                 float alpha, float beta) {
-  DUSA_OP_F32_STORAGE(ctx);
+  DUSA_OP(ctx);
   CHECK_PTR(C); CHECK_PTR(A); CHECK_PTR(B);
   CHECK_POS(M); CHECK_POS(N); CHECK_POS(K);
   return dusa::gemm(ctx, trans_a, trans_b, M, N, K, alpha, A, trans_a ? M : K, B, trans_b ? K : N, beta, C, N, 1, 0,
-                    0, 0, __func__);
+                    0, 0, __func__, nullptr, ctx->storage, ctx->storage);
 }
 
 int dusa_matmul_batched(dusa_ctx* ctx, float* C, const float* A, const float* B, int batch, int M, int N, int K,
                         int trans_a, int trans_b, float alpha, float beta, int64_t stride_a, int64_t stride_b,
                         int64_t stride_c) {
-  DUSA_OP_F32_STORAGE(ctx);
+  DUSA_OP(ctx);
   CHECK_PTR(C); CHECK_PTR(A); CHECK_PTR(B);
   CHECK_POS(batch); CHECK_POS(M); CHECK_POS(N); CHECK_POS(K);
   CHECK_NONNEG(stride_a); CHECK_NONNEG(stride_b);
   CHECK_ARG(stride_c >= (int64_t)M * N || batch == 1, "%s: stride_c %lld is smaller than M*N = %lld (outputs overlap)",
             __func__, (long long)stride_c, (long long)M * N);
   return dusa::gemm(ctx, trans_a, trans_b, M, N, K, alpha, A, trans_a ? M : K, B, trans_b ? K : N, beta, C, N, batch,
-                    stride_a, stride_b, stride_c, __func__);
+                    stride_a, stride_b, stride_c, __func__, nullptr, ctx->storage, ctx->storage);
 }
 
 }  // extern "C"

@@ -73,14 +73,6 @@ const T* act(const float* p) { return reinterpret_cast<const T*>(p); }
   cudaSetDevice((ctx)->device);                                                        \
   dusa::OpScope dusa_op_scope_((ctx), __func__)
 
-// Start of an op with dusa_act arguments whose kernels have no bf16 instantiation yet: in bf16 storage it refuses
-// (DUSA_ERR_UNSUPPORTED) rather than read bf16 as float.
-#define DUSA_OP_F32_STORAGE(ctx)                                                                                \
-  DUSA_OP(ctx);                                                                                                 \
-  if ((ctx)->storage != DUSA_DTYPE_F32)                                                                         \
-  return dusa::fail(DUSA_ERR_UNSUPPORTED, "%s: bf16 storage is not implemented on the CUDA backend for this op yet", \
-                    __func__)
-
 // A grid-stride loop over [0, n): each thread takes i, i + gridDim.x * blockDim.x, ...
 #define GRID_STRIDE(i, n) \
   for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < (int64_t)(n); i += (int64_t)gridDim.x * blockDim.x)

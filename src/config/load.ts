@@ -28,6 +28,9 @@ export const RESUME_MUTABLE = ["resume", "device", "threads", "data.workers", "d
 
 export const RUN_CONFIG_FILE = "config.yaml";
 
+/** Keys added after runs were already written, with the value that reproduces what those runs did. */
+const ADDED_KEYS: Record<string, unknown> = { storage: "f32" };
+
 export function loadConfig(argv: readonly string[], options: LoadOptions = {}): LoadedConfig {
   const commandLine = splitCommandLine(argv);
   const overrides = commandLine.overrides.map(parseOverride);
@@ -65,6 +68,7 @@ function loadForResume(runDir: string, overrides: Override[], configDir: string)
   if (!existsSync(file)) throw new ConfigError({ path: "resume", problem: `${runDir} is not a run folder (no ${RUN_CONFIG_FILE} in it)`, allowed: "the path of a folder written by bun run tta", source: COMMAND_LINE });
   const tree = readYamlMapping(file);
   const provenance: Provenance = new Map(leafPaths(tree).map((p) => [p, file]));
+  for (const [key, value] of Object.entries(ADDED_KEYS)) if (getPath(tree, key) === undefined) setPath(tree, key, value, file, provenance);
   for (const o of overrides) {
     if (isGroup(o.key)) {
       const change = groupChangeWhenResuming(tree, o.key, overrides, configDir);

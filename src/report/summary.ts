@@ -22,7 +22,7 @@ function describeRun(c: Config): string {
   const batch = `batch ${d.batch_size}${m.accumulate > 1 ? ` x ${m.accumulate} accumulated` : ""}`;
   const lr = (x: number) => (x < 0.01 ? x.toExponential() : String(x));
   const optim = m.name === "source" ? "" : `, ${m.optimizer.name} lr ${lr(m.lr)}${m.name === "dusa" && m.adapt.aux && m.aux_lr !== m.lr ? ` (generative ${lr(m.aux_lr)})` : ""}`;
-  return `**${what}** on ${models}; ${d.dataset}, severities ${d.severities.join(", ")}, ${d.limit ?? "all"} images per task; ${c.mode}, ${batch}${optim}, seed ${c.seed}.`;
+  return `**${what}** on ${models}; ${d.dataset}, severities ${d.severities.join(", ")}, ${d.limit ?? "all"} images per task; ${c.mode}, ${batch}${optim}, seed ${c.seed}${c.storage === "bf16" ? ", bf16 storage" : ""}.`;
 }
 
 // Columns 2 and 4 (source %, Δ pp) only when the run scored the unadapted model beside the method.

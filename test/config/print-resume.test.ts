@@ -65,6 +65,15 @@ describe("resume", () => {
     expect(() => loadConfig(["experiment=fmnist", "data.limit=50", "name=again", `resume=${tentRun}`])).toThrow(/experiment: cannot change when resuming .* in the run, .* from this command line/);
   });
 
+  test("a run written before a key existed resumes with the value that reproduces it (storage f32)", () => {
+    const old = join(dir, "old-run");
+    mkdirSync(old, { recursive: true });
+    const yaml = printConfig(original, ["configs/default.yaml"]);
+    expect(yaml).toContain("storage: f32");
+    writeFileSync(join(old, "config.yaml"), yaml.replace(/^storage: .*\n/m, ""));
+    expect(loadConfig([`resume=${old}`]).config.storage).toBe("f32");
+  });
+
   test("a folder without config.yaml is not a run", () => {
     expect(() => loadConfig([`resume=${dir}/nothing`])).toThrow(`resume: ${dir}/nothing is not a run folder (no config.yaml in it)`);
   });
