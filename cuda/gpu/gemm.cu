@@ -1,7 +1,8 @@
 // gemm.cu — the three GEMM paths of the CUDA backend (row-major, like the CPU backend), and dusa_matmul(_batched).
 //   NAIVE    one thread per output, double accumulators: the oracle; reference mode always takes it
-//   BLOCKED  our tiled SIMT kernel: BM x BN x 8 shared-memory tiles (double-buffered), an 8x8 register micro-tile per
-//            thread, float4 loads and stores when everything is 16-byte aligned; plain fp32 FMAs (no TF32)
+//   BLOCKED  fp32: our tiled SIMT kernel: BM x BN x 8 shared-memory tiles (double-buffered), an 8x8 register
+//            micro-tile per thread, float4 loads and stores when everything is 16-byte aligned; plain fp32 FMAs (no
+//            TF32). bf16 operands: tensor cores, mma.sync m16n8k16 with fp32 accumulation (gemm_mma.cuh)
 //   BLAS     cuBLASLt, opened with dlopen at run time (never linked, no cuBLAS headers needed), CUBLAS_COMPUTE_32F
 // AUTO is BLAS when the library loads, else BLOCKED.
 #include <dlfcn.h>
@@ -16,6 +17,7 @@
 #include <vector>
 
 #include "gemm.cuh"
+#include "gemm_mma.cuh"
 
 // Element types: TI of A and B, TO of C — float, or __nv_bfloat16 (bf16 storage; weight gradients are bf16 x bf16 ->
 // float). Accumulation is fp32 (double in the oracle). The float4 paths are fp32-only; bf16 loads element by element.
@@ -273,13 +275,35 @@ void launch_transposes(const GemmArgs& g, cudaStream_t stream) {
 
 template <int BM, int BN>
 void launch_blocked(const GemmArgs& g, bool vec, cudaStream_t stream) {
-  if (vec) return launch_transposes<BM, BN, true, float, float>(g, stream);  // vec implies fp32
-  with_types(g, [&](auto ti, auto to) { launch_transposes<BM, BN, false, decltype(ti), decltype(to)>(g, stream); });
+  if (vec) launch_transposes<BM, BN, true, float, float>(g, stream);
+  else launch_transposes<BM, BN, false, float, float>(g, stream);
+}
+
+template <bool TA, bool TB, typename TO>
+void launch_mma_tile(const GemmArgs& g, cudaStream_t stream) {
+  using namespace dusa_mma;
+  dim3 grid((unsigned)((g.N + BN - 1) / BN), (unsigned)std::min((g.M + BM - 1) / BM, 65535),
+            (unsigned)std::min(g.batch, 65535));
+  gemm_mma_kernel<TA, TB, TO><<<grid, THREADS, 0, stream>>>(
+      g.M, g.N, g.K, g.alpha, static_cast<const __nv_bfloat16*>(g.A), g.lda, static_cast<const __nv_bfloat16*>(g.B),
+      g.ldb, g.beta, static_cast<TO*>(g.C), g.ldc, g.batch, g.sa, g.sb, g.sc, g.bias);
+}
+
+template <typename TO>
+void launch_mma(const GemmArgs& g, cudaStream_t stream) {
+  if (g.ta) g.tb ? launch_mma_tile<true, true, TO>(g, stream) : launch_mma_tile<true, false, TO>(g, stream);
+  else g.tb ? launch_mma_tile<false, true, TO>(g, stream) : launch_mma_tile<false, false, TO>(g, stream);
 }
 
 bool aligned16(const void* p) { return ((uintptr_t)p & 15) == 0; }
 
 int gemm_blocked(dusa_ctx* ctx, const GemmArgs& g, const char* op) {
+  if (g.in_bf16) {
+    if (g.out_bf16) launch_mma<__nv_bfloat16>(g, ctx->stream);
+    else launch_mma<float>(g, ctx->stream);
+    CHECK_LAUNCH_OP(op);
+    return DUSA_OK;
+  }
   // float4 paths need fp32 and every row start 16-byte aligned: base pointers, leading dimensions and batch strides
   bool vec = !g.in_bf16 && !g.out_bf16 && aligned16(g.A) && aligned16(g.B) && aligned16(g.C) && g.lda % 4 == 0 &&
              g.ldb % 4 == 0 && g.ldc % 4 == 0 && (g.batch == 1 || (g.sa % 4 == 0 && g.sb % 4 == 0 && g.sc % 4 == 0));
