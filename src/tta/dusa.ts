@@ -83,6 +83,30 @@ export class DusaStep {
     return t;
   }
 
+  /**
+   * The DUSA head — normalise, select, weights, the loss and their backward, over B x C and B·K x D values — runs in
+   * fp32 in either storage (on widened copies in bf16), as autocast keeps softmax and losses in fp32: its small
+   * gradients come out of heavy cancellation (normalise, softmax), which bf16 storage of them would swamp.
+   */
+  #head(fn: () => void): void {
+    const storage = this.ctx.storage;
+    if (storage === "f32") return fn();
+    this.ctx.storage = "f32";
+    try {
+      fn();
+    } finally {
+      this.ctx.storage = storage;
+    }
+  }
+
+  /** A storage-dtype value as fp32: itself in fp32 storage, a widened copy in bf16. */
+  #widened(name: string, t: Tensor | TensorView, shape: number[]): Tensor | TensorView {
+    if (this.ctx.storage === "f32") return t;
+    const wide = this.#buf(name, shape, "f32");
+    this.ctx.call("dusa_bf16_to_f32", wide, t, wide.size);
+    return wide;
+  }
+
   /** The value of an fp32 buffer in the storage dtype: itself in fp32, a bf16 cast of it otherwise. */
   #stored(name: string, f32: Tensor): Tensor {
     if (this.ctx.storage === "f32") return f32;
@@ -110,18 +134,21 @@ export class DusaStep {
     const g = gen.config, S = g.inputSize, lat = g.inChannels, D = lat * S * S, BK = B * K;
     const outC = g.learnSigma ? 2 * lat : lat;
 
-    // 1-4: task forward, normalised logits, class selection, weights
+    // 1-4: task forward, normalised logits, class selection, weights (the head: fp32, see #head)
     this.#clock = performance.now();
     const logits = task.forward(xTask, B, H, W);
     this.#lap("task_fwd");
-    const normed = this.#buf("normed", [B, C]), norm = this.#buf("norm", [B], "f32");
-    ctx.call("dusa_l2norm_forward", normed, norm, logits, B, C, 1e-12);
+    const logits32 = this.#widened("logits.f32", logits, [B, C]);
+    const normed = this.#buf("normed", [B, C], "f32"), norm = this.#buf("norm", [B], "f32");
     const selected = this.#buf("selected", [B, K], "i32");
-    if (inject.selected) selected.write(inject.selected);
-    else ctx.call("dusa_select_classes", selected, normed, logits, B, C, s.topk, s.randBudget, s.temperature, BigInt(s.seed) ^ SELECT_STREAM, step * K * B);
-    const wlog = this.#buf("wlog", [B, K]), w = this.#buf("w", [B, K]);
-    ctx.call("dusa_gather_forward", wlog, normed, selected, B, C, K);
-    ctx.call("dusa_softmax_forward", w, wlog, B, K, 1);
+    const wlog = this.#buf("wlog", [B, K], "f32"), w = this.#buf("w", [B, K], "f32");
+    this.#head(() => {
+      ctx.call("dusa_l2norm_forward", normed, norm, logits32, B, C, 1e-12);
+      if (inject.selected) selected.write(inject.selected);
+      else ctx.call("dusa_select_classes", selected, normed, logits32, B, C, s.topk, s.randBudget, s.temperature, BigInt(s.seed) ^ SELECT_STREAM, step * K * B);
+      ctx.call("dusa_gather_forward", wlog, normed, selected, B, C, K);
+      ctx.call("dusa_softmax_forward", w, wlog, B, K, 1);
+    });
     this.#lap("select");
 
     // 5-6: latent, one noise and one time per image, the noised latent and the target
@@ -139,7 +166,7 @@ export class DusaStep {
     ctx.call("dusa_axpy", xt32, eps, b, B * D);
     ctx.call("dusa_copy_d2d", target32, eps, B * D * 4);
     if (s.family === "sit") ctx.call("dusa_axpy", target32, z32, -1, B * D); // v = eps − z0
-    const xt = this.#stored("xt", xt32), target = this.#stored("target", target32), E = elementBytes(ctx.storage);
+    const xt = this.#stored("xt", xt32), E = elementBytes(ctx.storage);
 
     // 7: the generative model on B·K samples: x_t repeated, labels = the selected classes, same t
     const xtRep = this.#buf("xt_rep", [BK, lat, S, S]), tRep = this.#buf("t_rep", [BK], "f32").fill(s.t);
@@ -157,21 +184,25 @@ export class DusaStep {
 
     // 8: loss and its gradients to the weights and (when the generative model adapts) to every prediction
     const terms = new Float32Array(4);
-    const dw = this.#buf("dw", [B, K]);
-    const dp = s.adaptAux ? this.#buf("dp", [BK, D]) : null;
-    ctx.call("dusa_flow_loss", terms, dw, dp, w, p, target, B, K, D, s.loss.mse, s.loss.normL2, s.loss.cosine, 1 / s.accumulate);
+    const p32 = this.#widened("pred.f32", p, [BK, D]);
+    const dw = this.#buf("dw", [B, K], "f32");
+    const dp32 = s.adaptAux ? this.#buf("dp.f32", [BK, D], "f32") : null;
+    this.#head(() => ctx.call("dusa_flow_loss", terms, dw, dp32, w, p32, target32, B, K, D, s.loss.mse, s.loss.normL2, s.loss.cosine, 1 / s.accumulate));
     this.#lap("loss");
 
     // 9: backward — task model through the weights only; generative model only when adapted
     if (s.adaptTask) {
-      const dwlog = this.#buf("dwlog", [B, K]), dnormed = this.#buf("dnormed", [B, C]), dlogits = this.#buf("dlogits", [B, C]);
-      ctx.call("dusa_softmax_backward", dwlog, dw, w, B, K, 1);
-      ctx.call("dusa_gather_backward", dnormed, dwlog, selected, B, C, K);
-      ctx.call("dusa_l2norm_backward", dlogits, dnormed, logits, norm, B, C, 1e-12);
-      task.backward(dlogits);
+      const dwlog = this.#buf("dwlog", [B, K], "f32"), dnormed = this.#buf("dnormed", [B, C], "f32"), dlogits32 = this.#buf("dlogits.f32", [B, C], "f32");
+      this.#head(() => {
+        ctx.call("dusa_softmax_backward", dwlog, dw, w, B, K, 1);
+        ctx.call("dusa_gather_backward", dnormed, dwlog, selected, B, C, K);
+        ctx.call("dusa_l2norm_backward", dlogits32, dnormed, logits32, norm, B, C, 1e-12);
+      });
+      task.backward(this.#stored("dlogits", dlogits32));
       this.#lap("task_bwd");
     }
-    if (s.adaptAux && dp) {
+    if (s.adaptAux && dp32) {
+      const dp = this.#stored("dp", dp32);
       let dpred: Ptr = dp;
       if (outC !== lat) {
         const full = this.#zeroed("dpred", [BK, outC, S, S]); // the sigma half of each prediction gets no gradient
