@@ -9,6 +9,11 @@
 #include "core.h"
 
 // NCHW images.
+// Backward of a layer with a weight: din needs the weight, dweight needs the forward's input.
+#define CHECK_WEIGHTED_BACKWARD(din, dweight, in, weight)                                      \
+  CHECK_ARG(!(din) || (weight), "%s: weight is null but din is requested", __func__);          \
+  CHECK_ARG(!(dweight) || (in), "%s: in is null but dweight is requested", __func__)
+
 #define CHECK_BCHW() CHECK_POS(B); CHECK_POS(C); CHECK_POS(H); CHECK_POS(W)
 
 // Patchify / unpatchify: images cut into P x P patches.

@@ -15,6 +15,7 @@
 
 #include "conv_shape.h"
 #include "cpu.h"
+#include "op_checks.h"
 #include "storage.h"
 
 namespace {
@@ -236,8 +237,7 @@ int dusa_conv2d_backward(dusa_ctx* ctx, float* din, float* dweight, float* dbias
   }
   DUSA_OP(ctx);
   CHECK_PTR(dout);
-  CHECK_ARG(!din || weight, "%s: weight is null but din is requested", __func__);
-  CHECK_ARG(!dweight || in, "%s: in is null but dweight is requested", __func__);
+  CHECK_WEIGHTED_BACKWARD(din, dweight, in, weight);
   Conv c{B, IC, H, W, OC, KH, KW, stride_h, stride_w, pad_top, pad_bottom, pad_left, pad_right, 0, 0};
   if (int s = dusa::conv_shape(__func__, &c)) return s;
   if (ctx->reference) {

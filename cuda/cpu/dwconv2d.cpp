@@ -218,8 +218,7 @@ int dusa_dwconv2d_backward(dusa_ctx* ctx, float* din, float* dweight, float* dbi
   }
   DUSA_OP(ctx);
   CHECK_PTR(dout);
-  CHECK_ARG(!din || weight, "%s: weight is null but din is requested", __func__);
-  CHECK_ARG(!dweight || in, "%s: in is null but dweight is requested", __func__);
+  CHECK_WEIGHTED_BACKWARD(din, dweight, in, weight);
   CHECK_DWCONV_SIZES();
   if (ctx->reference) {
     backward_reference(din, dweight, dbias, dout, in, weight, B, C, H, W, K);

@@ -1,5 +1,6 @@
 // linear.cpp — matmul (plain and strided-batched) and the linear layer forward/backward.
 #include "cpu.h"
+#include "op_checks.h"
 #include "storage.h"
 
 extern "C" {
@@ -73,8 +74,7 @@ int dusa_linear_backward(dusa_ctx* ctx, float* din, float* dweight, float* dbias
   DUSA_OP(ctx);
   CHECK_PTR(dout);
   CHECK_POS(N); CHECK_POS(IC); CHECK_POS(OC);
-  CHECK_ARG(!din || weight, "%s: weight is null but din is requested", __func__);
-  CHECK_ARG(!dweight || in, "%s: in is null but dweight is requested", __func__);
+  CHECK_WEIGHTED_BACKWARD(din, dweight, in, weight);
   if (din) {
     dusa::gemm(ctx, false, false, N, IC, OC, 1.0f, dout, OC, weight, IC, 0.0f, din, IC);  // (N,OC)(OC,IC)
   }

@@ -14,6 +14,7 @@
 
 #include "conv_shape.h"
 #include "gemm.cuh"
+#include "op_checks.h"
 
 namespace {
 
@@ -408,8 +409,7 @@ int dusa_conv2d_backward(dusa_ctx* ctx, float* din, float* dweight, float* dbias
                          int stride_w, int pad_top, int pad_bottom, int pad_left, int pad_right) {
   DUSA_OP(ctx);
   CHECK_PTR(dout);
-  CHECK_ARG(!din || weight, "%s: weight is null but din is requested", __func__);
-  CHECK_ARG(!dweight || in, "%s: in is null but dweight is requested", __func__);
+  CHECK_WEIGHTED_BACKWARD(din, dweight, in, weight);
   Conv c{B, IC, H, W, OC, KH, KW, stride_h, stride_w, pad_top, pad_bottom, pad_left, pad_right, 0, 0};
   if (int s = dusa::conv_shape(__func__, &c)) return s;
   return dusa::with_storage(ctx, [&](auto t) {

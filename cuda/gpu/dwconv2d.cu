@@ -310,8 +310,7 @@ int dusa_dwconv2d_backward(dusa_ctx* ctx, float* din, float* dweight, float* dbi
                            const float* weight, int B, int C, int H, int W, int K) {
   DUSA_OP(ctx);
   CHECK_PTR(dout);
-  CHECK_ARG(!din || weight, "%s: weight is null but din is requested", __func__);
-  CHECK_ARG(!dweight || in, "%s: in is null but dweight is requested", __func__);
+  CHECK_WEIGHTED_BACKWARD(din, dweight, in, weight);
   CHECK_DWCONV_SIZES();
   return dusa::with_storage(ctx, [&](auto t) {
     using T = decltype(t);

@@ -2,6 +2,7 @@
 #include <algorithm>
 
 #include "gemm.cuh"
+#include "op_checks.h"
 
 namespace {
 
@@ -85,8 +86,7 @@ int dusa_linear_backward(dusa_ctx* ctx, float* din, float* dweight, float* dbias
   CHECK_PTR(dout);
   CHECK_POS(N); CHECK_POS(IC); CHECK_POS(OC);
   const int st = ctx->storage;
-  CHECK_ARG(!din || weight, "%s: weight is null but din is requested", __func__);
-  CHECK_ARG(!dweight || in, "%s: in is null but dweight is requested", __func__);
+  CHECK_WEIGHTED_BACKWARD(din, dweight, in, weight);
   if (din) {  // (N, OC)(OC, IC)
     if (int s = dusa::gemm(ctx, false, false, N, IC, OC, 1.0f, dout, OC, weight, IC, 0.0f, din, IC, 1, 0, 0, 0, __func__,
                            nullptr, st, st))
