@@ -27,7 +27,7 @@ unxz_to() { # unxz_to FILE.xz DEST: xz when the machine has it, else Python's lz
   if command -v xz >/dev/null; then xz -dc "$1" >"$2"; else python3 -c 'import lzma,shutil,sys; shutil.copyfileobj(lzma.open(sys.argv[1]), open(sys.argv[2], "wb"))' "$1" "$2"; fi
 }
 
-sources_hash() { cat CMakeLists.txt cuda/gpu/* cuda/include/* | sha256sum | cut -c1-16; }
+sources_hash() { cat CMakeLists.txt cuda/gpu/* cuda/common/* cuda/include/* | sha256sum | cut -c1-16; }
 
 stage_setup() {
   if ! command -v bun >/dev/null; then
