@@ -49,13 +49,14 @@ int Bf16Staging::finish(int status) {
   if (oom_) return fail(DUSA_ERR_OOM, "bf16 storage: no host memory for the fp32 copies of the arguments");
   if (status != DUSA_OK) return status;
   // Only the elements the op changed are stored: outputs may be overlapping strided views of one buffer
-  // (attention's dq, dk, dv in a packed dqkv), each staged whole with the others' elements in it.
+  // (attention's dq, dk, dv in a packed dqkv), each staged whole with the others' elements in it. "Changed" is
+  // judged in fp32, against the widened original: a round trip is not the identity for a signalling NaN (it comes
+  // back quiet), so judging by the rounded bits would store garbage over a neighbour's result.
   for (const Output& o : outputs_)
     for (uint64_t i = 0; i < o.n; i++) {
       uint32_t bits;
       std::memcpy(&bits, o.data + i, 4);
-      uint16_t h = bf16_from_bits(bits);
-      if (h != o.original[i]) o.dst[i] = h;
+      if (bits != bf16_to_bits(o.original[i])) o.dst[i] = bf16_from_bits(bits);
     }
   return DUSA_OK;
 }

@@ -99,6 +99,28 @@ test("overlapping strided outputs (attention's dq, dk, dv in one packed buffer) 
   expect(bf16.some((h) => h === 0x7fc1)).toBe(false); // every element of dqkv is written
 });
 
+test("two outputs in one buffer (adaLN's dshift and dscale) over signalling-NaN garbage: each keeps its own results", () => {
+  const rng = freshRng();
+  const [B, T, C, stride] = [3, 4, 8, 16]; // dshift at column 0, dscale at column C of each 2C-wide row
+  const X = uniform(rng, B * T * C), G = uniform(rng, B * T * C), S = uniform(rng, B * stride);
+  const run = (bf16: boolean) => {
+    const up = (x: Float32Array) => (bf16 ? ctx.upload(toBf16(x), [x.length]) : ctx.upload(roundToBf16(x), [x.length]));
+    const x = up(X), g = up(G), mod = up(S), mean = ctx.alloc([B * T]), rstd = ctx.alloc([B * T]);
+    const h = ctx.alloc([B * T * C], "act", bf16 ? "bf16" : "f32");
+    if (bf16) ctx.storage = "bf16";
+    ctx.call("dusa_layernorm_modulate_forward", h, mean, rstd, x, mod, mod.slice(C, [B * stride - C]), B, T, C, stride, 1e-6);
+    // garbage a fresh buffer may hold: a signalling NaN, which a bf16 -> fp32 -> bf16 round trip turns quiet
+    const d = bf16 ? ctx.alloc([B * stride], "act", "bf16").write(new Uint16Array(B * stride).fill(0x7f81)) : ctx.alloc([B * stride]).fill(Number.NaN);
+    ctx.call("dusa_layernorm_modulate_backward", null, d, d.slice(C, [B * stride - C]), g, x, mod.slice(C, [B * stride - C]), mean, rstd, B, T, C, stride);
+    ctx.storage = "f32";
+    const out = d.read();
+    for (const t of [x, g, mod, mean, rstd, h, d]) t.free();
+    return out;
+  };
+  const fp32 = run(false) as Float32Array, bf16 = run(true) as Uint16Array;
+  expect(Array.from(bf16)).toEqual(Array.from(toBf16(fp32)));
+});
+
 test("elements an op does not write keep their bits; bad sizes and out-of-range ids are errors, not faults", () => {
   const rng = freshRng();
   const [B, T, C, chunks] = [3, 4, 5, 6], stride = chunks * C, off = (chunks - 1) * C;
