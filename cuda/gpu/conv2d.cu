@@ -358,7 +358,10 @@ int conv_backward(dusa_ctx* ctx, const Conv& c, T* din, float* dweight, float* d
   for (int b0 = 0; b0 < B; b0 += plan_.nb) {
     const int nb = std::min(plan_.nb, B - b0);
     T* dx = din ? din + (int64_t)b0 * IC * H * W : nullptr;
-    if (dx && banded) CHECK_CUDA(cudaMemsetAsync(dx, 0, sizeof(T) * nb * IC * H * W, ctx->stream));
+    if (dx && banded) {
+      cudaError_t err = cudaMemsetAsync(dx, 0, sizeof(T) * nb * IC * H * W, ctx->stream);
+      if (err != cudaSuccess) return dusa::cuda_fail(err, fn, "cudaMemsetAsync (din)");
+    }
     for (int oh0 = 0; oh0 < c.OH; oh0 += plan_.band) {
       const int rows = std::min(plan_.band, c.OH - oh0), n = rows * c.OW;
       const T* g = dout + (int64_t)b0 * OC * P + (int64_t)oh0 * c.OW;  // (OC, n) at row stride P per image
