@@ -1,9 +1,10 @@
-// GELU (erf, tanh), SiLU and the gated residual vs float64 references and finite differences.
+// GELU (erf, tanh), SiLU and the gated residual vs float64 references and finite differences. The derivatives are
+// held to their relative bound over the summed |terms| (they have roots where any float32 result cancels).
 import { describe, expect, test } from "bun:test";
-import { expectClose, finiteDiff, poisoned, toF64 } from "../util/check.ts";
+import { expectClose, finiteDiff, norm2, poisoned, toF64 } from "../util/check.ts";
 import { cpuContext } from "../util/context.ts";
 import { freshRng, normal, uniform } from "../util/random.ts";
-import { erf, gatedResidualBackwardRef, gatedResidualRef, geluGradRef, geluRef, siluGradRef, siluRef } from "../ref/activation.ts";
+import { erf, gatedResidualBackwardRef, gatedResidualRef, geluGradFloorRef, geluGradRef, geluRef, siluGradFloorRef, siluGradRef, siluRef } from "../ref/activation.ts";
 
 const ctx = cpuContext();
 
@@ -23,7 +24,7 @@ for (const n of [1, 7, 1000, 100_003]) {
         ctx.call("dusa_gelu_forward", out, x, n, approximate);
         expectClose("out", out.read(), geluRef(X, !!approximate), 1e-5, rng.seed);
         ctx.call("dusa_gelu_backward", din, g, x, n, approximate);
-        expectClose("din", din.read(), geluGradRef(G, X, !!approximate), 1e-5, rng.seed);
+        expectClose("din", din.read(), geluGradRef(G, X, !!approximate), 1e-5, rng.seed, norm2(geluGradFloorRef(G, X, !!approximate)));
         for (const t of [x, g, out, din]) t.free();
       });
     test("silu", () => {
@@ -33,7 +34,7 @@ for (const n of [1, 7, 1000, 100_003]) {
       ctx.call("dusa_silu_forward", out, x, n);
       expectClose("out", out.read(), siluRef(X), 1e-6, rng.seed);
       ctx.call("dusa_silu_backward", din, g, x, n);
-      expectClose("din", din.read(), siluGradRef(G, X), 1e-6, rng.seed);
+      expectClose("din", din.read(), siluGradRef(G, X), 1e-6, rng.seed, norm2(siluGradFloorRef(G, X)));
       for (const t of [x, g, out, din]) t.free();
     });
   });

@@ -14,7 +14,12 @@ function erf(x: number): number {
     }
     return (2 / Math.sqrt(Math.PI)) * sum;
   }
-  // erfc continued fraction (Lentz) for large |x|
+  return Math.sign(x) * (1 - erfcLarge(ax));
+}
+export { erf };
+
+/** erfc(ax) for ax >= 2.5 by its continued fraction (Lentz): full relative accuracy, no 1 - erf cancellation. */
+function erfcLarge(ax: number): number {
   let f = ax, C = ax, D = 0;
   for (let n = 1; n < 300; n++) {
     const a = n / 2;
@@ -24,30 +29,55 @@ function erf(x: number): number {
     f *= delta;
     if (Math.abs(delta - 1) < 1e-16) break;
   }
-  const erfc = Math.exp(-ax * ax) / Math.sqrt(Math.PI) / f;
-  return Math.sign(x) * (1 - erfc);
+  return Math.exp(-ax * ax) / Math.sqrt(Math.PI) / f;
 }
-export { erf };
+
+/** The standard normal CDF, accurate to float64's relative precision in the far left tail too. */
+function normalCdf(v: number): number {
+  const z = v / Math.SQRT2;
+  return z <= -2.5 ? 0.5 * erfcLarge(-z) : 0.5 * (1 + erf(z));
+}
+
+/** 0.5 (1 + tanh u) = sigmoid(2u) and its complement, each without cancellation in its small tail. */
+const sig2 = (u: number) => 1 / (1 + Math.exp(-2 * u));
+const sig2c = (u: number) => 1 / (1 + Math.exp(2 * u));
 
 const K = Math.sqrt(2 / Math.PI);
 
 export function geluRef(x: A, approximate: boolean): Float64Array {
-  return Float64Array.from(x, (v) => (approximate ? 0.5 * v * (1 + Math.tanh(K * (v + 0.044715 * v ** 3))) : 0.5 * v * (1 + erf(v / Math.SQRT2))));
+  return Float64Array.from(x, (v) => (approximate ? v * sig2(K * (v + 0.044715 * v ** 3)) : v * normalCdf(v)));
 }
 
 export function geluGradRef(dout: A, x: A, approximate: boolean): Float64Array {
   return Float64Array.from(x, (v, i) => {
     if (approximate) {
-      const th = Math.tanh(K * (v + 0.044715 * v ** 3));
-      return dout[i] * (0.5 * (1 + th) + 0.5 * v * (1 - th * th) * K * (1 + 3 * 0.044715 * v * v));
+      // d/dv 0.5 v (1 + tanh u) = s + 2 v s (1 - s) u', s = sigmoid(2u) (1 - tanh² u = 4 s (1 - s))
+      const u = K * (v + 0.044715 * v ** 3), s = sig2(u), sc = sig2c(u);
+      return dout[i] * (s + 2 * v * s * sc * K * (1 + 3 * 0.044715 * v * v));
     }
-    return dout[i] * (0.5 * (1 + erf(v / Math.SQRT2)) + (v * Math.exp(-0.5 * v * v)) / Math.sqrt(2 * Math.PI));
+    return dout[i] * (normalCdf(v) + (v * Math.exp(-0.5 * v * v)) / Math.sqrt(2 * Math.PI));
   });
 }
 
 const sigmoid = (v: number) => 1 / (1 + Math.exp(-v));
 export const siluRef = (x: A) => Float64Array.from(x, (v) => v * sigmoid(v));
 export const siluGradRef = (dout: A, x: A) => Float64Array.from(x, (v, i) => dout[i] * sigmoid(v) * (1 + v * (1 - sigmoid(v))));
+
+/**
+ * The summed |terms| of each derivative (the floor for relative checks: at a root of the derivative — SiLU's near
+ * x = -1.28, GELU's near -0.75 — float32's result cancels to far below its terms and only an absolute bound holds).
+ */
+export const siluGradFloorRef = (dout: A, x: A) =>
+  Float64Array.from(x, (v, i) => Math.abs(dout[i]) * sigmoid(v) * (1 + Math.abs(v) * (1 - sigmoid(v))));
+export function geluGradFloorRef(dout: A, x: A, approximate: boolean): Float64Array {
+  return Float64Array.from(x, (v, i) => {
+    if (approximate) {
+      const u = K * (v + 0.044715 * v ** 3), s = sig2(u), sc = sig2c(u);
+      return Math.abs(dout[i]) * (s + Math.abs(2 * v * s * sc * K * (1 + 3 * 0.044715 * v * v)));
+    }
+    return Math.abs(dout[i]) * (normalCdf(v) + Math.abs(v * Math.exp(-0.5 * v * v)) / Math.sqrt(2 * Math.PI));
+  });
+}
 
 export function gatedResidualRef(x: A, y: A, gate: A, B: number, T: number, C: number, stride: number): Float64Array {
   const out = new Float64Array(B * T * C);
