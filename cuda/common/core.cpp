@@ -8,6 +8,7 @@
 
 namespace {
 thread_local char last_error[1024] = "";
+thread_local std::string* first_failure = nullptr;
 const char* tag_names[DUSA_TAG_COUNT] = {"param", "grad", "optim", "act", "workspace", "data"};
 }  // namespace
 
@@ -18,8 +19,17 @@ int fail(int code, const char* fmt, ...) {
   va_start(args, fmt);
   vsnprintf(last_error, sizeof(last_error), fmt, args);
   va_end(args);
+  if (first_failure && first_failure->empty()) {
+    try {
+      *first_failure = last_error;
+    } catch (...) {
+      // the message stays in last_error
+    }
+  }
   return code;
 }
+
+void keep_first_failure(std::string* first) { first_failure = first; }
 
 const char* tag_name(int tag) { return tag >= 0 && tag < DUSA_TAG_COUNT ? tag_names[tag] : "unknown tag"; }
 
@@ -75,6 +85,11 @@ void Core::profile_add(const char* name, double seconds) {
 float* workspace(dusa_ctx* ctx, uint64_t floats) {
   Core* c = core(ctx);
   if (floats <= c->workspace_floats) return c->workspace;
+  if (c->capturing) {
+    fail(DUSA_ERR_INVALID, "workspace: %llu floats needed, %llu held, and it cannot grow while a graph is being "
+         "recorded (run the step once before recording it)", (unsigned long long)floats, (unsigned long long)c->workspace_floats);
+    return nullptr;
+  }
   if (c->workspace) release(ctx, c->workspace);
   c->workspace = nullptr;
   c->workspace_floats = 0;

@@ -14,6 +14,9 @@ namespace dusa {
 // Records the message as the thread's last error and returns code.
 int fail(int code, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
 
+// While set (a graph being recorded on this thread), the first failure's message is also kept in *first.
+void keep_first_failure(std::string* first);
+
 const char* tag_name(int tag);
 
 // The backend-independent part of a context; each backend's dusa_ctx derives from it.
@@ -28,6 +31,8 @@ struct Core {
   float* workspace = nullptr;
   uint64_t workspace_floats = 0;
   bool profiling = false;
+  bool capturing = false;          // a graph is being recorded (CUDA): no allocation, no host round trip
+  std::string capture_failure;     // the first error of the recording, if any (dusa_graph_end returns it)
   std::vector<std::string> profile_names;
   std::vector<uint64_t> profile_calls;
   std::vector<double> profile_seconds;

@@ -24,7 +24,14 @@ int cuda_fail(cudaError_t err, const char* op, const char* what) {
   return fail(code, "%s: %s failed: %s (%s)", op, what, cudaGetErrorString(err), cudaGetErrorName(err));
 }
 
+int refuse_while_capturing(const dusa_ctx* ctx, const char* op, const char* what) {
+  if (!ctx->capturing) return DUSA_OK;
+  return fail(DUSA_ERR_INVALID, "%s: %s is not allowed while a graph is being recorded (between dusa_graph_begin and "
+              "dusa_graph_end; run the step once before recording it, and read results after dusa_graph_launch)", op, what);
+}
+
 int allocate(dusa_ctx* ctx, void** out, uint64_t bytes, int tag) {
+  if (int status = refuse_while_capturing(ctx, "dusa_alloc", "allocating")) return status;
   if (int status = ctx->admit(bytes, tag)) return status;
   uint64_t rounded = (bytes + 255) / 256 * 256;
   void* p = nullptr;
@@ -47,6 +54,7 @@ int allocate(dusa_ctx* ctx, void** out, uint64_t bytes, int tag) {
 }
 
 int release(dusa_ctx* ctx, void* ptr) {
+  if (int status = refuse_while_capturing(ctx, "dusa_free", "freeing")) return status;
   if (int status = ctx->forget(ptr)) return status;
   // Work queued on the stream may still read the buffer: cudaFree synchronises the device, which is what we want.
   cudaError_t err = cudaFree(ptr);
@@ -54,7 +62,7 @@ int release(dusa_ctx* ctx, void* ptr) {
   return DUSA_OK;
 }
 
-OpScope::OpScope(dusa_ctx* c, const char* n) : ctx(c), name(n), active(c && c->profiling) {
+OpScope::OpScope(dusa_ctx* c, const char* n) : ctx(c), name(n), active(c && c->profiling && !c->capturing) {
   if (!active) return;
   cudaStreamSynchronize(ctx->stream);
   start = now_seconds();
@@ -75,10 +83,24 @@ bool is_device_pointer(const void* p) {
   return attr.type == cudaMemoryTypeDevice || attr.type == cudaMemoryTypeManaged;
 }
 
-void* scalar_target(dusa_ctx* ctx, void* out) { return is_device_pointer(out) ? out : ctx->device_scalars; }
+bool owns(const dusa_ctx* ctx, const void* p, uint64_t bytes) {
+  for (const auto& entry : ctx->allocations) {
+    const char* base = static_cast<const char*>(entry.first);
+    if (static_cast<const char*>(p) >= base && static_cast<const char*>(p) + bytes <= base + entry.second.first) return true;
+  }
+  return false;
+}
+
+// While recording, our allocation table answers (no driver query inside a capture).
+static bool on_device(const dusa_ctx* ctx, const void* p) { return ctx->capturing ? owns(ctx, p, 1) : is_device_pointer(p); }
+
+void* scalar_target(dusa_ctx* ctx, void* out) { return on_device(ctx, out) ? out : ctx->device_scalars; }
 
 int scalar_finish(dusa_ctx* ctx, void* out, uint64_t bytes, const char* op) {
-  if (is_device_pointer(out)) return DUSA_OK;
+  if (on_device(ctx, out)) return DUSA_OK;
+  if (ctx->capturing)  // the value went to device_scalars; nothing may bring it to the host inside a graph
+    return fail(DUSA_ERR_INVALID, "%s: a scalar output in host memory is not allowed while a graph is being recorded "
+                "(pass a device buffer and read it after dusa_graph_launch)", op);
   if (bytes > kMaxScalars * sizeof(float)) return fail(DUSA_ERR_INVALID, "%s: %llu bytes of scalar output is too many", op, (unsigned long long)bytes);
   cudaError_t err = cudaMemcpyAsync(out, ctx->device_scalars, bytes, cudaMemcpyDeviceToHost, ctx->stream);
   if (err == cudaSuccess) err = cudaStreamSynchronize(ctx->stream);
@@ -96,14 +118,7 @@ __global__ void fill_kernel(float* dst, float value, uint64_t n) {
     dst[i] = value;
 }
 
-bool is_ours(const dusa_ctx* ctx, const void* p, uint64_t bytes) {
-  // A pointer inside one of our allocations, with the range inside it (views are allowed).
-  for (const auto& entry : ctx->allocations) {
-    const char* base = static_cast<const char*>(entry.first);
-    if (static_cast<const char*>(p) >= base && static_cast<const char*>(p) + bytes <= base + entry.second.first) return true;
-  }
-  return false;
-}
+bool is_ours(const dusa_ctx* ctx, const void* p, uint64_t bytes) { return dusa::owns(ctx, p, bytes); }
 
 }  // namespace
 
@@ -140,8 +155,10 @@ int dusa_ctx_create(dusa_ctx** out, const char* backend, int device) {
   cudaDeviceProp prop;
   if ((err = cudaSetDevice(device)) != cudaSuccess || (err = cudaGetDeviceProperties(&prop, device)) != cudaSuccess ||
       (err = cudaStreamCreateWithFlags(&ctx->stream, cudaStreamNonBlocking)) != cudaSuccess ||
-      (err = cudaMalloc(&ctx->device_scalars, dusa::kMaxScalars * sizeof(float))) != cudaSuccess) {
+      (err = cudaMalloc(&ctx->device_scalars, dusa::kMaxScalars * sizeof(float))) != cudaSuccess ||
+      (err = cudaMalloc(&ctx->guard, sizeof(unsigned long long))) != cudaSuccess) {
     int code = dusa::cuda_fail(err, "dusa_ctx_create", "device setup");
+    if (ctx->device_scalars) cudaFree(ctx->device_scalars);
     if (ctx->stream) cudaStreamDestroy(ctx->stream);
     delete ctx;
     return code;
@@ -154,10 +171,20 @@ int dusa_ctx_create(dusa_ctx** out, const char* backend, int device) {
 int dusa_ctx_destroy(dusa_ctx* ctx) {
   CHECK_PTR(ctx);
   cudaSetDevice(ctx->device);
+  if (ctx->capturing) {  // abandon an unfinished recording so the stream can be waited on and destroyed
+    cudaGraph_t partial = nullptr;
+    cudaStreamEndCapture(ctx->stream, &partial);
+    if (partial) cudaGraphDestroy(partial);
+    cudaGetLastError();
+    ctx->capturing = false;
+    dusa::keep_first_failure(nullptr);
+  }
   cudaStreamSynchronize(ctx->stream);
+  dusa::graphs_destroy(ctx);
   dusa::blaslt_destroy(ctx);
   for (auto& entry : ctx->allocations) cudaFree(entry.first);
   if (ctx->device_scalars) cudaFree(ctx->device_scalars);
+  if (ctx->guard) cudaFree(ctx->guard);
   cudaStreamDestroy(ctx->stream);
   delete ctx;
   return DUSA_OK;
@@ -189,6 +216,7 @@ int dusa_ctx_set_gemm_path(dusa_ctx* ctx, int path) {
 // Waits for the stream; an asynchronous kernel fault surfaces here as a status.
 int dusa_sync(dusa_ctx* ctx) {
   DUSA_OP(ctx);
+  if (int status = dusa::refuse_while_capturing(ctx, __func__, "waiting for the device")) return status;
   CHECK_CUDA(cudaStreamSynchronize(ctx->stream));
   return DUSA_OK;
 }
@@ -212,6 +240,7 @@ int dusa_free(dusa_ctx* ctx, void* ptr) {
 // Host <-> device copies are synchronous (the host buffer may be reused as soon as the call returns).
 int dusa_copy_h2d(dusa_ctx* ctx, void* dst, const void* src, uint64_t bytes) {
   DUSA_OP(ctx);
+  if (int status = dusa::refuse_while_capturing(ctx, __func__, "a copy from host memory")) return status;
   CHECK_PTR(dst);
   CHECK_PTR(src);
   if (bytes == 0) return DUSA_OK;
@@ -224,6 +253,7 @@ int dusa_copy_h2d(dusa_ctx* ctx, void* dst, const void* src, uint64_t bytes) {
 
 int dusa_copy_d2h(dusa_ctx* ctx, void* dst, const void* src, uint64_t bytes) {
   DUSA_OP(ctx);
+  if (int status = dusa::refuse_while_capturing(ctx, __func__, "a copy to host memory")) return status;
   CHECK_PTR(dst);
   CHECK_PTR(src);
   if (bytes == 0) return DUSA_OK;

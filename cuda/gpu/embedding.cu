@@ -10,18 +10,22 @@
 namespace {
 
 // out(N, C) = table[ids[n]]
+// (an id outside [0, V) gives a zero row: it is reported by the replay check of a graph, or before the launch)
 template <typename T>
-__global__ void embedding_forward_kernel(T* out, const int32_t* ids, const T* table, int N, int C) {
+__global__ void embedding_forward_kernel(T* out, const int32_t* ids, const T* table, int N, int C, int V) {
   const uint64_t n = (uint64_t)N * C;
-  for (uint64_t i = blockIdx.x * (uint64_t)blockDim.x + threadIdx.x; i < n; i += (uint64_t)gridDim.x * blockDim.x)
-    out[i] = table[(int64_t)ids[i / C] * C + (int64_t)(i % C)];
+  for (uint64_t i = blockIdx.x * (uint64_t)blockDim.x + threadIdx.x; i < n; i += (uint64_t)gridDim.x * blockDim.x) {
+    const int id = ids[i / C];
+    out[i] = id >= 0 && id < V ? table[(int64_t)id * C + (int64_t)(i % C)] : T(0.0f);
+  }
 }
 
 // dtable[ids[n]] += dout[n], rows added in order n = 0..N-1 (dtable a parameter gradient, fp32; dout the storage type)
 template <typename T>
-__global__ void embedding_backward_kernel(float* dtable, const T* dout, const int32_t* ids, int N, int C) {
+__global__ void embedding_backward_kernel(float* dtable, const T* dout, const int32_t* ids, int N, int C, int V) {
   for (int n = blockIdx.x; n < N; n += gridDim.x) {
     const int id = ids[n];
+    if (id < 0 || id >= V) continue;  // reported by the replay check of a graph, or before the launch
     int earlier = 0;
     for (int m = threadIdx.x; m < n && !earlier; m += blockDim.x) earlier = ids[m] == id;
     if (__syncthreads_or(earlier)) continue;  // a lower row owns this id
@@ -59,7 +63,7 @@ int check_ids(dusa_ctx* ctx, const int32_t* ids, int N, int V, const char* fn) {
   if (!scratch) return DUSA_ERR_OOM;
   int64_t bad = -1;
   int32_t value = 0;
-  if (int status = dusa::find_bad_id(ctx, ids, (uint64_t)N, V, scratch, &bad, &value, fn)) return status;
+  if (int status = dusa::find_bad_id(ctx, ids, (uint64_t)N, V, scratch, &bad, &value, fn, "ids", 1)) return status;
   if (bad >= 0) return dusa::fail(DUSA_ERR_INVALID, "%s: id %d of row %d is outside [0, %d)", fn, value, (int)bad, V);
   return DUSA_OK;
 }
@@ -75,7 +79,7 @@ int dusa_embedding_forward(dusa_ctx* ctx, float* out, const int32_t* ids, const 
   if (int status = check_ids(ctx, ids, N, V, __func__)) return status;
   dusa::with_storage(ctx, [&](auto t) {
     using S = decltype(t);
-    embedding_forward_kernel<<<dusa::capped_blocks((uint64_t)N * C, 256), 256, 0, ctx->stream>>>(dusa::act<S>(out), ids, dusa::act<S>(table), N, C);
+    embedding_forward_kernel<<<dusa::capped_blocks((uint64_t)N * C, 256), 256, 0, ctx->stream>>>(dusa::act<S>(out), ids, dusa::act<S>(table), N, C, V);
   });
   CHECK_LAUNCH();
   return DUSA_OK;
@@ -89,7 +93,7 @@ int dusa_embedding_backward(dusa_ctx* ctx, float* dtable, const float* dout, con
   const unsigned blocks = (unsigned)(N < 65535 * 8 ? N : 65535 * 8);
   dusa::with_storage(ctx, [&](auto t) {
     using S = decltype(t);
-    embedding_backward_kernel<<<blocks, 256, 0, ctx->stream>>>(dtable, dusa::act<S>(dout), ids, N, C);
+    embedding_backward_kernel<<<blocks, 256, 0, ctx->stream>>>(dtable, dusa::act<S>(dout), ids, N, C, V);
   });
   CHECK_LAUNCH();
   return DUSA_OK;

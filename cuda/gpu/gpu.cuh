@@ -6,9 +6,23 @@
 #include <cuda_runtime.h>
 
 #include <cstdint>
+#include <vector>
 
 #include "core.h"
 #include "philox.h"
+
+namespace dusa {
+// An argument check that reads device data, recorded into a graph: during each replay its first failing element
+// goes to the context's guard word, and dusa_graph_launch turns it into the message the eager check would give.
+struct GraphCheck {
+  enum Kind { kIdRange, kNonFinite } kind;
+  const char* op;
+  const char* what;      // the argument: "idx", "ids", "labels", "normed", "logits"
+  const int32_t* ids;    // kIdRange: the ids (read back for the message)
+  int bound;             // kIdRange: ids must be in [0, bound)
+  int row;               // elements per row in the message (1: element index)
+};
+}  // namespace dusa
 
 // gemm_path: BLAS = cuBLASLt, BLOCKED = our tiled kernel, NAIVE = one thread per output.
 struct dusa_ctx : dusa::Core {
@@ -17,6 +31,9 @@ struct dusa_ctx : dusa::Core {
   int sm_count = 0;
   float* device_scalars = nullptr;  // 64 floats on the device for scalar outputs bound for host memory
   void* blaslt = nullptr;           // cuBLASLt state (gemm.cu), null when the library is absent
+  unsigned long long* guard = nullptr;         // device word: (check << 40) | element of a replay's first failed check
+  std::vector<dusa::GraphCheck> graph_checks;  // the checks of the graph being recorded
+  std::vector<struct dusa_graph*> graphs;      // live graphs (destroyed with the context)
 };
 
 namespace dusa {
@@ -30,10 +47,18 @@ int cuda_fail(cudaError_t err, const char* op, const char* what);
 // calls scalar_finish(), which copies the values to the host pointer and waits for them.
 constexpr int kMaxScalars = 64;
 bool is_device_pointer(const void* p);
+// Whether [p, p + bytes) lies inside one of the context's allocations (views included).
+bool owns(const dusa_ctx* ctx, const void* p, uint64_t bytes);
 void* scalar_target(dusa_ctx* ctx, void* out);
 int scalar_finish(dusa_ctx* ctx, void* out, uint64_t bytes, const char* op);
 
-// Times one public entry point when the context is profiling (synchronises the stream at both ends).
+// While a graph is recorded, a host round trip (allocation, copy to or from the host, sync) is an error naming `op`.
+int refuse_while_capturing(const dusa_ctx* ctx, const char* op, const char* what);
+// Destroys every live graph of the context (graph.cu).
+void graphs_destroy(dusa_ctx* ctx);
+
+// Times one public entry point when the context is profiling (synchronises the stream at both ends; not while
+// a graph is recorded).
 struct OpScope {
   dusa_ctx* ctx;
   const char* name;

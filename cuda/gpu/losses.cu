@@ -44,7 +44,8 @@ __global__ void cross_entropy_rows_kernel(double* per_row, const T* logits, cons
   FOR_EACH_ROW(n, N) {
     const T* x = logits + n * C;
     double lse = row_lse(x, C, lane);
-    if (lane == 0) per_row[n] = lse - dusa::to_f32(x[labels[n]]);
+    const int label = labels[n];  // outside [0, C): NaN, reported by the replay check of a graph or before the launch
+    if (lane == 0) per_row[n] = label >= 0 && label < C ? lse - dusa::to_f32(x[label]) : (double)NAN;
   }
 }
 
@@ -135,7 +136,7 @@ inline float* loss_workspace(dusa_ctx* ctx, int N) { return dusa::workspace(ctx,
 int check_labels(dusa_ctx* ctx, const int32_t* labels, int N, int C, void* scratch, const char* fn) {
   int64_t bad = -1;
   int32_t value = 0;
-  if (int status = dusa::find_bad_id(ctx, labels, (uint64_t)N, C, scratch, &bad, &value, fn)) return status;
+  if (int status = dusa::find_bad_id(ctx, labels, (uint64_t)N, C, scratch, &bad, &value, fn, "labels", 1)) return status;
   if (bad >= 0)
     return dusa::fail(DUSA_ERR_INVALID, "%s: label %d of row %d is outside [0, %d)", fn, value, (int)bad, C);
   return DUSA_OK;

@@ -8,6 +8,7 @@
 #include "adam.h"
 #include "block_reduce.cuh"
 #include "gpu.cuh"
+#include "step_values.h"
 
 namespace {
 
@@ -31,8 +32,32 @@ __global__ void adam_kernel(float* param, const float* grad, float* m, float* v,
   }
 }
 
+// The same update with the constants formed on the device from a step count kept there; a closed gate skips it.
+__global__ void adam_counted_kernel(float* param, const float* grad, float* m, float* v, uint64_t n, dusa::AdamHyper h,
+                                    const int32_t* count, const int32_t* gate) {
+  if (!dusa::gate_open(gate)) return;
+  const AdamScalars s = dusa::adam_scalars_at(h, dusa::counted_step(count));
+  GRID_STRIDE(i, n) {
+    float p0 = param[i];
+    float g = grad[i] + s.l2 * p0;
+    float p = p0 * s.decay;
+    float mi = s.b1 * m[i] + s.one_minus_b1 * g;
+    float vi = s.b2 * v[i] + s.one_minus_b2 * g * g;
+    m[i] = mi;
+    v[i] = vi;
+    param[i] = p - s.step_size * mi / (sqrtf(vi) / s.bias2_sqrt + s.epsilon);
+  }
+}
+
+__global__ void counter_add_kernel(int32_t* counter, int32_t delta, const int32_t* gate) {
+  if (dusa::gate_open(gate)) counter[0] = (int32_t)((uint32_t)counter[0] + (uint32_t)delta);
+}
+
 __global__ void sgd_kernel(float* param, const float* grad, float* momentum_buf, uint64_t n, float rate, float mu,
-                           float keep, float wd, int nesterov, int first_step) {
+                           float keep, float wd, int nesterov, int first_step, const int32_t* count,
+                           const int32_t* gate) {
+  if (!dusa::gate_open(gate)) return;
+  if (count) first_step = dusa::counted_step(count) == 1;
   GRID_STRIDE(i, n) {
     float d = grad[i] + wd * param[i];
     if (mu != 0.0f) {
@@ -92,7 +117,43 @@ int dusa_sgd_step(dusa_ctx* ctx, float* param, const float* grad, float* momentu
   float rate = (float)lr, mu = (float)momentum, keep = (float)(1.0 - dampening), wd = (float)weight_decay;
   if (n == 0) return DUSA_OK;
   sgd_kernel<<<dusa::capped_blocks(n, THREADS), THREADS, 0, ctx->stream>>>(param, grad, momentum_buf, n, rate, mu, keep,
-                                                                           wd, nesterov, step == 1);
+                                                                           wd, nesterov, step == 1, nullptr, nullptr);
+  CHECK_LAUNCH();
+  return DUSA_OK;
+}
+
+int dusa_adam_step_counted(dusa_ctx* ctx, float* param, const float* grad, float* m, float* v, uint64_t n, double lr,
+                           double beta1, double beta2, double eps, double weight_decay, int decoupled,
+                           const int32_t* count, const int32_t* gate) {
+  DUSA_OP(ctx);
+  CHECK_PTR(param); CHECK_PTR(grad); CHECK_PTR(m); CHECK_PTR(v); CHECK_PTR(count);
+  if (int status = dusa::adam_check(__func__, beta1, beta2)) return status;
+  if (n == 0) return DUSA_OK;
+  const dusa::AdamHyper h{lr, beta1, beta2, eps, weight_decay, decoupled};
+  adam_counted_kernel<<<dusa::capped_blocks(n, THREADS), THREADS, 0, ctx->stream>>>(param, grad, m, v, n, h, count, gate);
+  CHECK_LAUNCH();
+  return DUSA_OK;
+}
+
+int dusa_sgd_step_counted(dusa_ctx* ctx, float* param, const float* grad, float* momentum_buf, uint64_t n, double lr,
+                          double momentum, double dampening, double weight_decay, int nesterov, const int32_t* count,
+                          const int32_t* gate) {
+  DUSA_OP(ctx);
+  CHECK_PTR(param); CHECK_PTR(grad); CHECK_PTR(count);
+  CHECK_ARG(momentum == 0.0 || momentum_buf, "%s: momentum %g needs a momentum buffer", __func__, momentum);
+  CHECK_ARG(!nesterov || (momentum > 0 && dampening == 0), "%s: nesterov needs momentum > 0 and dampening 0", __func__);
+  float rate = (float)lr, mu = (float)momentum, keep = (float)(1.0 - dampening), wd = (float)weight_decay;
+  if (n == 0) return DUSA_OK;
+  sgd_kernel<<<dusa::capped_blocks(n, THREADS), THREADS, 0, ctx->stream>>>(param, grad, momentum_buf, n, rate, mu, keep,
+                                                                           wd, nesterov, 0, count, gate);
+  CHECK_LAUNCH();
+  return DUSA_OK;
+}
+
+int dusa_counter_add(dusa_ctx* ctx, int32_t* counter, int32_t delta, const int32_t* gate) {
+  DUSA_OP(ctx);
+  CHECK_PTR(counter);
+  counter_add_kernel<<<1, 1, 0, ctx->stream>>>(counter, delta, gate);
   CHECK_LAUNCH();
   return DUSA_OK;
 }

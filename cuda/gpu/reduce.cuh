@@ -77,12 +77,38 @@ __global__ void first_match_kernel(unsigned long long* first, Pred pred, uint64_
     }
 }
 
-// *index = the first i in [0, n) with pred(i), or -1 when none. `scratch` is 8 bytes of device memory (8-aligned),
-// e.g. the start of the op's workspace. Synchronises the stream (the answer is needed on the host).
+// Replay form of a check inside a graph: the first element with pred(i) goes into the guard word, tagged with the
+// check's number (the lowest check, then the lowest element, wins; dusa_graph_launch reads it).
 template <typename Pred>
-inline int first_match(dusa_ctx* ctx, Pred pred, uint64_t n, void* scratch, int64_t* index, const char* op) {
+__global__ void guard_kernel(unsigned long long* guard, Pred pred, uint64_t n, unsigned long long check) {
+  for (uint64_t i = blockIdx.x * (uint64_t)blockDim.x + threadIdx.x; i < n; i += (uint64_t)gridDim.x * blockDim.x)
+    if (pred(i)) {
+      atomicMin(guard, (check << 40) | i);
+      return;
+    }
+}
+
+constexpr uint64_t kGuardElements = 1ull << 40;  // elements a guard word can name
+
+// *index = the first i in [0, n) with pred(i), or -1 when none. `scratch` is 8 bytes of device memory (8-aligned),
+// e.g. the start of the op's workspace. Synchronises the stream (the answer is needed on the host). While a graph is
+// recorded it cannot: the check is recorded as `check` (its description for the message) and *index stays -1.
+template <typename Pred>
+inline int first_match(dusa_ctx* ctx, Pred pred, uint64_t n, void* scratch, int64_t* index, const char* op,
+                       const GraphCheck& check) {
   *index = -1;
   if (n == 0) return DUSA_OK;
+  if (ctx->capturing) {
+    if (n > kGuardElements) return fail(DUSA_ERR_INVALID, "%s: %llu elements are too many to check inside a graph", op, (unsigned long long)n);
+    try {
+      ctx->graph_checks.push_back(check);
+    } catch (...) {
+      return fail(DUSA_ERR_OOM, "%s: out of host memory recording a graph check", op);
+    }
+    guard_kernel<<<capped_blocks(n, 256), 256, 0, ctx->stream>>>(ctx->guard, pred, n, (unsigned long long)(ctx->graph_checks.size() - 1));
+    cudaError_t err = cudaGetLastError();
+    return err == cudaSuccess ? DUSA_OK : cuda_fail(err, op, "kernel launch");
+  }
   unsigned long long* first = static_cast<unsigned long long*>(scratch);
   cudaError_t err = cudaMemsetAsync(first, 0xFF, sizeof(unsigned long long), ctx->stream);
   if (err != cudaSuccess) return cuda_fail(err, op, "cudaMemsetAsync");
@@ -104,9 +130,11 @@ inline int read_id(dusa_ctx* ctx, const int32_t* p, int32_t* value, const char* 
 }
 
 // Checks ids[0, n) against [0, bound): DUSA_OK, a CUDA failure, or (with *bad >= 0, *value its id) the first bad one.
+// `what` names the argument and `row` its elements per row, for the message of a check replayed inside a graph.
 inline int find_bad_id(dusa_ctx* ctx, const int32_t* ids, uint64_t n, int bound, void* scratch, int64_t* bad,
-                       int32_t* value, const char* op) {
-  if (int status = first_match(ctx, IdOutOfRange{ids, bound}, n, scratch, bad, op)) return status;
+                       int32_t* value, const char* op, const char* what, int row) {
+  const GraphCheck check{GraphCheck::kIdRange, op, what, ids, bound, row};
+  if (int status = first_match(ctx, IdOutOfRange{ids, bound}, n, scratch, bad, op, check)) return status;
   if (*bad >= 0) return read_id(ctx, ids + *bad, value, op);
   return DUSA_OK;
 }

@@ -10,6 +10,7 @@
 #include "gpu.cuh"
 #include "op_checks.h"
 #include "reduce.cuh"
+#include "step_values.h"
 
 namespace {
 
@@ -82,7 +83,8 @@ __device__ void draw_classes(int32_t* sel, double* weight, int C, int count, uin
 template <class T>
 __global__ void __launch_bounds__(kThreads) select_kernel(int32_t* selected, double* weights, const T* normed,
                                                           const T* logits, int C, int topk, int rand_budget,
-                                                          float temperature, uint64_t seed, uint64_t offset) {
+                                                          float temperature, uint64_t seed, uint64_t offset,
+                                                          const int32_t* index, uint64_t stride) {
   __shared__ float sv[32];
   __shared__ int sc[32];
   __shared__ double sd[32];
@@ -98,6 +100,7 @@ __global__ void __launch_bounds__(kThreads) select_kernel(int32_t* selected, dou
       if (ranks_before(prev, r) && ranks_before(r, best)) best = r;
     }
     prev = block_best(best, sv, sc);
+    if (prev.c >= C) prev.c = 0;  // no candidate: a non-finite row, reported by the graph's replay check; stay in bounds
     if (threadIdx.x == 0) sel[j] = prev.c;
   }
   if (rand_budget == 0) return;
@@ -116,7 +119,8 @@ __global__ void __launch_bounds__(kThreads) select_kernel(int32_t* selected, dou
   for (int c = threadIdx.x; c < C; c += blockDim.x)
     if (weight[c] >= 0.0) weight[c] = exp((double)(float)l[c] / temperature - mx);
   __syncthreads();
-  if (threadIdx.x == 0) draw_classes(sel + topk, weight, C, rand_budget, seed, offset, (uint64_t)b * rand_budget);
+  if (threadIdx.x == 0)
+    draw_classes(sel + topk, weight, C, rand_budget, seed, dusa::indexed_offset(offset, index, stride), (uint64_t)b * rand_budget);
 }
 
 // out(B, K) = in[b, idx[b, k]]
@@ -124,7 +128,7 @@ template <class T>
 __global__ void gather_forward_kernel(T* out, const T* in, const int32_t* idx, int B, int C, int K) {
   const uint64_t n = (uint64_t)B * K;
   for (uint64_t i = blockIdx.x * (uint64_t)blockDim.x + threadIdx.x; i < n; i += (uint64_t)gridDim.x * blockDim.x)
-    out[i] = in[(int64_t)(i / K) * C + idx[i]];
+    out[i] = idx[i] >= 0 && idx[i] < C ? in[(int64_t)(i / K) * C + idx[i]] : T(0.0f);  // bad ids: a graph's replay check
 }
 
 // din[b, c] = sum of dout[b, k] over idx[b, k] == c, k ascending (the CPU's float order), 0 elsewhere
@@ -148,46 +152,60 @@ int check_idx(dusa_ctx* ctx, const int32_t* idx, int B, int C, int K, const char
   if (!scratch) return DUSA_ERR_OOM;
   int64_t bad = -1;
   int32_t value = 0;
-  if (int status = dusa::find_bad_id(ctx, idx, (uint64_t)B * K, C, scratch, &bad, &value, fn)) return status;
+  if (int status = dusa::find_bad_id(ctx, idx, (uint64_t)B * K, C, scratch, &bad, &value, fn, "idx", K)) return status;
   if (bad >= 0)
     return dusa::fail(DUSA_ERR_INVALID, "%s: idx[%lld, %lld] = %d is outside [0, %d)", fn, (long long)(bad / K),
                       (long long)(bad % K), value, C);
   return DUSA_OK;
 }
 
-}  // namespace
-
-extern "C" {
-
-// selected (B, topk + rand_budget); logits may be NULL when rand_budget = 0
-int dusa_select_classes(dusa_ctx* ctx, int32_t* selected, const float* normed, const float* logits, int B, int C,
-                        int topk, int rand_budget, float temperature, uint64_t seed, uint64_t offset) {
-  DUSA_OP(ctx);
-  if (int s = dusa::select_args(__func__, selected, normed, logits, B, C, topk, rand_budget, temperature)) return s;
+// selected (B, topk + rand_budget); logits may be NULL when rand_budget = 0; index (nullable) a device step counter
+int select_classes(dusa_ctx* ctx, int32_t* selected, const float* normed, const float* logits, int B, int C, int topk,
+                   int rand_budget, float temperature, uint64_t seed, uint64_t offset, const int32_t* index,
+                   uint64_t stride, const char* fn) {
+  if (int s = dusa::select_args(fn, selected, normed, logits, B, C, topk, rand_budget, temperature)) return s;
   // workspace: 8 bytes for the checks, then the (B, C) double weights of the draws
   float* ws = dusa::workspace(ctx, 2 + (rand_budget > 0 ? 2 * (uint64_t)B * C : 0));
   if (!ws) return DUSA_ERR_OOM;
   const uint64_t n = (uint64_t)B * C;
   int64_t bad = -1;
   bool bf16 = ctx->storage == DUSA_DTYPE_BF16;
-  auto non_finite = [&](const float* x) {
-    return bf16 ? dusa::first_match(ctx, dusa::NonFinite<__nv_bfloat16>{dusa::act<__nv_bfloat16>(x)}, n, ws, &bad,
-                                    "dusa_select_classes")
-                : dusa::first_match(ctx, dusa::NonFinite<float>{x}, n, ws, &bad, "dusa_select_classes");
+  auto non_finite = [&](const float* x, const char* what) {
+    const dusa::GraphCheck check{dusa::GraphCheck::kNonFinite, fn, what, nullptr, 0, C};
+    return bf16 ? dusa::first_match(ctx, dusa::NonFinite<__nv_bfloat16>{dusa::act<__nv_bfloat16>(x)}, n, ws, &bad, fn, check)
+                : dusa::first_match(ctx, dusa::NonFinite<float>{x}, n, ws, &bad, fn, check);
   };
-  if (int status = non_finite(normed)) return status;
-  CHECK_ARG(bad < 0, "%s: normed row %d has a non-finite value", __func__, (int)(bad / C));
+  if (int status = non_finite(normed, "normed")) return status;
+  CHECK_ARG(bad < 0, "%s: normed row %d has a non-finite value", fn, (int)(bad / C));
   if (rand_budget > 0) {
-    if (int status = non_finite(logits)) return status;
-    CHECK_ARG(bad < 0, "%s: logits row %d has a non-finite value", __func__, (int)(bad / C));
+    if (int status = non_finite(logits, "logits")) return status;
+    CHECK_ARG(bad < 0, "%s: logits row %d has a non-finite value", fn, (int)(bad / C));
   }
   double* weights = rand_budget > 0 ? (double*)(ws + 2) : nullptr;
   dusa::with_storage(ctx, [&](auto t) {
     using S = decltype(t);
-    select_kernel<<<B, kThreads, 0, ctx->stream>>>(selected, weights, dusa::act<S>(normed), dusa::act<S>(logits), C, topk, rand_budget, temperature, seed, offset);
+    select_kernel<<<B, kThreads, 0, ctx->stream>>>(selected, weights, dusa::act<S>(normed), dusa::act<S>(logits), C, topk, rand_budget, temperature, seed, offset, index, stride);
   });
-  CHECK_LAUNCH();
-  return DUSA_OK;
+  cudaError_t err = cudaGetLastError();
+  return err == cudaSuccess ? DUSA_OK : dusa::cuda_fail(err, fn, "kernel launch");
+}
+
+}  // namespace
+
+extern "C" {
+
+int dusa_select_classes(dusa_ctx* ctx, int32_t* selected, const float* normed, const float* logits, int B, int C,
+                        int topk, int rand_budget, float temperature, uint64_t seed, uint64_t offset) {
+  DUSA_OP(ctx);
+  return select_classes(ctx, selected, normed, logits, B, C, topk, rand_budget, temperature, seed, offset, nullptr, 0, __func__);
+}
+
+int dusa_select_classes_indexed(dusa_ctx* ctx, int32_t* selected, const float* normed, const float* logits, int B,
+                                int C, int topk, int rand_budget, float temperature, uint64_t seed, uint64_t offset,
+                                const int32_t* index, uint64_t stride) {
+  DUSA_OP(ctx);
+  CHECK_PTR(index);
+  return select_classes(ctx, selected, normed, logits, B, C, topk, rand_budget, temperature, seed, offset, index, stride, __func__);
 }
 
 // out(B, K) = in(B, C)[b, idx[b, k]]

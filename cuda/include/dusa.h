@@ -77,6 +77,22 @@ DUSA_API int dusa_ctx_set_memory_limit(dusa_ctx* ctx, uint64_t bytes);
 DUSA_API int dusa_sync(dusa_ctx* ctx);
 
 /* ---------------------------------------------------------------------------------------------
+ * graphs: record the ops of a step once, replay them per batch (CUDA graphs; shapes and pointers fixed).
+ * Between dusa_graph_begin and dusa_graph_end the context's ops are recorded, not run. While recording, anything that
+ * needs the host is refused with an error: allocation (dusa_alloc, a workspace that would grow: run the step once
+ * before recording), host copies, dusa_sync, scalar outputs in host memory. Argument checks that read device data
+ * (class ids, non-finite inputs) become replay checks: the kernels skip a bad element and dusa_graph_launch reports
+ * the first one, naming its op. Per-step values live on the device (the *_indexed and *_counted ops).
+ * The CPU backend answers DUSA_ERR_UNSUPPORTED: its callers replay their recorded calls themselves. */
+typedef struct dusa_graph dusa_graph;
+DUSA_API int dusa_graph_begin(dusa_ctx* ctx);
+/* ends the recording; when it failed (an op's error, an illegal call) returns that error and no graph */
+DUSA_API int dusa_graph_end(dusa_ctx* ctx, dusa_graph** out);
+/* replays the graph and waits for it; a failed replay check is returned as an error naming the op */
+DUSA_API int dusa_graph_launch(dusa_ctx* ctx, dusa_graph* graph);
+DUSA_API int dusa_graph_destroy(dusa_ctx* ctx, dusa_graph* graph);
+
+/* ---------------------------------------------------------------------------------------------
  * memory: tagged allocation (the memory profiler), copies, fills */
 DUSA_API int dusa_alloc(dusa_ctx* ctx, void** out, uint64_t bytes, int tag);
 DUSA_API int dusa_free(dusa_ctx* ctx, void* ptr);
@@ -106,6 +122,12 @@ DUSA_API int dusa_profile_entry(dusa_ctx* ctx, int index, char* name, int name_c
  * (seed, offset, i): the same on every backend and thread count. Normals by Box–Muller on pairs. */
 DUSA_API int dusa_rng_uniform(dusa_ctx* ctx, float* out, uint64_t n, uint64_t seed, uint64_t offset, float low, float high);
 DUSA_API int dusa_rng_normal(dusa_ctx* ctx, float* out, uint64_t n, uint64_t seed, uint64_t offset, float mean, float std);
+/* The same fills at offset + index[0] * stride, with index an int32 in device memory read as unsigned: a step
+ * counter kept on the device, so a captured graph draws fresh numbers on every replay. */
+DUSA_API int dusa_rng_uniform_indexed(dusa_ctx* ctx, float* out, uint64_t n, uint64_t seed, uint64_t offset, const int32_t* index, uint64_t stride, float low, float high);
+DUSA_API int dusa_rng_normal_indexed(dusa_ctx* ctx, float* out, uint64_t n, uint64_t seed, uint64_t offset, const int32_t* index, uint64_t stride, float mean, float std);
+/* counter[0] += delta when gate is NULL or gate[0] != 0 (both int32 in device memory) */
+DUSA_API int dusa_counter_add(dusa_ctx* ctx, int32_t* counter, int32_t delta, const int32_t* gate);
 
 /* ---------------------------------------------------------------------------------------------
  * elementwise */
@@ -236,6 +258,8 @@ DUSA_API int dusa_timestep_embedding(dusa_ctx* ctx, dusa_act* out, const float* 
  * softmax(logits / temperature) restricted to the non-top-k classes. Draw j of row b uses the Philox
  * uniform at (seed, offset, b * rand_budget + j). */
 DUSA_API int dusa_select_classes(dusa_ctx* ctx, int32_t* selected, const dusa_act* normed, const dusa_act* logits, int B, int C, int topk, int rand_budget, float temperature, uint64_t seed, uint64_t offset);
+/* the same draws at offset + index[0] * stride (index: a device int32 read as unsigned, as dusa_rng_normal_indexed) */
+DUSA_API int dusa_select_classes_indexed(dusa_ctx* ctx, int32_t* selected, const dusa_act* normed, const dusa_act* logits, int B, int C, int topk, int rand_budget, float temperature, uint64_t seed, uint64_t offset, const int32_t* index, uint64_t stride);
 /* out(B, K) = in[b, idx[b, k]]; backward: din(B, C) = scatter of dout (overwrite, zero elsewhere) */
 DUSA_API int dusa_gather_forward(dusa_ctx* ctx, dusa_act* out, const dusa_act* in, const int32_t* idx, int B, int C, int K);
 DUSA_API int dusa_gather_backward(dusa_ctx* ctx, dusa_act* din, const dusa_act* dout, const int32_t* idx, int B, int C, int K);
@@ -257,6 +281,11 @@ DUSA_API int dusa_flow_loss(dusa_ctx* ctx, float* terms, dusa_act* dw, dusa_act*
 DUSA_API int dusa_adam_step(dusa_ctx* ctx, float* param, const float* grad, float* m, float* v, uint64_t n, double lr, double beta1, double beta2, double eps, double weight_decay, int decoupled, int step);
 /* sgd: torch.optim.SGD with momentum, dampening, nesterov; momentum buffer may be NULL when momentum = 0 */
 DUSA_API int dusa_sgd_step(dusa_ctx* ctx, float* param, const float* grad, float* momentum_buf, uint64_t n, double lr, double momentum, double dampening, double weight_decay, int nesterov, int step);
+/* The same updates with the step count in device memory: step = count[0] + 1 (count an int32 read as unsigned: the
+ * updates made so far), and no change at all when gate is not NULL and gate[0] == 0 (e.g. dusa_all_finite of the
+ * loss). The caller advances count with dusa_counter_add(count, 1, gate) after the last range of the update. */
+DUSA_API int dusa_adam_step_counted(dusa_ctx* ctx, float* param, const float* grad, float* m, float* v, uint64_t n, double lr, double beta1, double beta2, double eps, double weight_decay, int decoupled, const int32_t* count, const int32_t* gate);
+DUSA_API int dusa_sgd_step_counted(dusa_ctx* ctx, float* param, const float* grad, float* momentum_buf, uint64_t n, double lr, double momentum, double dampening, double weight_decay, int nesterov, const int32_t* count, const int32_t* gate);
 /* out[0] = sqrt(sum x^2) (accumulated in double) */
 DUSA_API int dusa_l2_norm(dusa_ctx* ctx, float* out, const float* x, uint64_t n);
 /* torch.nn.utils.clip_grad_norm_: given the total norm, x *= min(1, max_norm / (norm + 1e-6)) */

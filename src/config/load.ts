@@ -24,12 +24,12 @@ export interface LoadedConfig {
 }
 
 /** Keys that may differ when a run is resumed: where and how fast it runs, never what it computes. */
-export const RESUME_MUTABLE = ["resume", "device", "threads", "data.workers", "data.prefetch", "explain"];
+export const RESUME_MUTABLE = ["resume", "device", "threads", "graph", "data.workers", "data.prefetch", "explain"];
 
 export const RUN_CONFIG_FILE = "config.yaml";
 
 /** Keys added after runs were already written, with the value that reproduces what those runs did. */
-const ADDED_KEYS: Record<string, unknown> = { storage: "f32" };
+const ADDED_KEYS: Record<string, unknown> = { storage: "f32", graph: "auto" };
 
 export function loadConfig(argv: readonly string[], options: LoadOptions = {}): LoadedConfig {
   const commandLine = splitCommandLine(argv);

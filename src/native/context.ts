@@ -3,6 +3,7 @@
 import { CString, ptr as addressOf } from "bun:ffi";
 import type { Backend } from "./build.ts";
 import { DusaError } from "./errors.ts";
+import { Graph, type RecordedCall } from "./graph.ts";
 import { openLibrary, type NativeLibrary } from "./library.ts";
 import type { PtrArg } from "./ptr.ts";
 import { parameters, type OpArgs, type OpName } from "./symbols.ts";
@@ -24,6 +25,16 @@ const expectedDtypes = new Map<string, Expected[]>(
 );
 expectedDtypes.set("dusa_fill", ["f32|i32", null, null]); // a 4-byte pattern: int tensors are poisoned with it too
 
+/** Calls that need the host, refused while a graph is recorded (dusa_ctx_set_storage is recorded like an op). */
+const hostCalls = new Set([
+  "dusa_alloc", "dusa_free", "dusa_copy_h2d", "dusa_copy_d2h", "dusa_sync", "dusa_memory_stats", "dusa_memory_reset_peak",
+  "dusa_profile_enable", "dusa_profile_reset", "dusa_profile_count", "dusa_profile_entry", "dusa_ctx_set_threads",
+  "dusa_ctx_get_threads", "dusa_ctx_set_reference", "dusa_ctx_set_gemm_path", "dusa_ctx_get_storage",
+  "dusa_ctx_set_memory_limit", "dusa_graph_begin", "dusa_graph_end", "dusa_graph_launch", "dusa_graph_destroy",
+]);
+
+type Recording = { calls: RecordedCall[]; tensors: Set<Tensor>; native: boolean; ops: number };
+
 function describeArg(name: string, value: unknown): string {
   if (value instanceof Tensor || value instanceof TensorView) return `${name}=${value.freed ? "freed" : formatShape(value.shape)}`;
   if (value === null || value === undefined) return `${name}=null`;
@@ -38,6 +49,7 @@ export class Context {
   #out64 = new BigUint64Array(2);
   #outPtr = new BigUint64Array(1);
   #storage: "f32" | "bf16" = "f32";
+  #recording: Recording | null = null;
 
   private constructor(lib: NativeLibrary, handle: number, readonly backend: Backend, readonly device: number) {
     this.lib = lib;
@@ -73,12 +85,84 @@ export class Context {
     if (!fn) throw new DusaError(name, 4, `not implemented by the ${this.backend} backend`, "");
     this.#checkDtypes(name, args as unknown[]);
     const raw = (args as unknown[]).map((a) => (a instanceof Tensor || a instanceof TensorView ? a.ptr : a));
+    if (this.#recording && this.#record(this.#recording, name, fn, args as unknown[], raw)) return;
     const status = fn(this.handle, ...raw);
-    if (status !== 0) {
-      const names = (parameters[name] ?? []).slice(1).map((p) => p[0]);
-      const described = (args as unknown[]).map((a, i) => describeArg(names[i] ?? `arg${i}`, a)).join(", ");
-      throw new DusaError(name, status, Context.lastError(this.lib), described);
+    if (status !== 0) throw new DusaError(name, status, Context.lastError(this.lib), this.#describe(name, args as unknown[]));
+  }
+
+  #describe(name: string, args: unknown[]): string {
+    const names = (parameters[name] ?? []).slice(1).map((p) => p[0]);
+    return args.map((a, i) => describeArg(names[i] ?? `arg${i}`, a)).join(", ");
+  }
+
+  /** While recording: refuses host work, notes the tensors used; true when the call was kept for replay (CPU). */
+  #record(r: Recording, name: string, fn: (...a: unknown[]) => number, args: unknown[], raw: unknown[]): boolean {
+    const refuse = (why: string) => {
+      throw new DusaError(name, 1, `${why} is not allowed while a graph is being recorded (run the step once before recording it, and read results after replaying)`, this.#describe(name, args));
+    };
+    if (hostCalls.has(name)) refuse("a call that needs the host");
+    args.forEach((a, i) => {
+      if (ArrayBuffer.isView(a)) refuse(`host memory (argument ${parameters[name]?.[i + 1]?.[0] ?? i})`);
+      if (a instanceof Tensor) r.tensors.add(a);
+      else if (a instanceof TensorView) r.tensors.add(a.base);
+    });
+    r.ops++;
+    if (r.native) return false;
+    r.calls.push({ name, fn, raw, args: this.#describe(name, args) });
+    return true;
+  }
+
+  /** Whether a graph is being recorded (ops are kept, not run). */
+  get recording(): boolean {
+    return this.#recording !== null;
+  }
+
+  /**
+   * Records the native calls `fn` makes as a graph, running none of them: a CUDA graph on the CUDA backend, the call
+   * list on the CPU. Every buffer must exist beforehand (run the same step once first); results are read after replay.
+   */
+  record(fn: () => void): Graph {
+    if (this.#recording) throw new Error("dusa: a graph is already being recorded on this context");
+    const native = this.backend === "cuda";
+    if (native) this.call("dusa_graph_begin");
+    const r: Recording = { calls: [], tensors: new Set(), native, ops: 0 };
+    this.#recording = r;
+    try {
+      fn();
+    } catch (e) {
+      this.#recording = null;
+      if (native) this.#abandonNativeRecording();
+      throw e;
     }
+    this.#recording = null;
+    let handle: number | null = null;
+    if (native) {
+      this.call("dusa_graph_end", this.#outPtr);
+      handle = Number(this.#outPtr[0]);
+    }
+    return new Graph(this, handle, r.calls, r.tensors, r.ops);
+  }
+
+  #abandonNativeRecording(): void {
+    const out = new BigUint64Array(1);
+    if (this.lib.symbols.dusa_graph_end(this.handle as never, out) === 0 && out[0] !== 0n) this.lib.symbols.dusa_graph_destroy(this.handle as never, Number(out[0]) as never);
+  }
+
+  /** Runs a recorded graph (called by Graph.replay). */
+  replay(graph: Graph): void {
+    if (this.#recording) throw new Error("dusa: a graph cannot be replayed while another is being recorded");
+    if (graph.stale) throw new Error("dusa: a tensor this graph uses has been freed since it was recorded; record the step again");
+    if (graph.native !== null) return this.call("dusa_graph_launch", graph.native);
+    const handle = this.handle;
+    for (const c of graph.calls) {
+      const status = c.fn(handle, ...c.raw);
+      if (status !== 0) throw new DusaError(c.name, status, `${Context.lastError(this.lib)} (replaying a recorded graph)`, c.args);
+    }
+  }
+
+  /** Releases a graph's native half (called by Graph.free). */
+  destroyGraph(graph: Graph): void {
+    if (graph.native !== null && this.#handle !== 0) this.call("dusa_graph_destroy", graph.native);
   }
 
   /** Tensors passed where the header wants another dtype (an fp32 activation on a bf16 context, an int tensor for

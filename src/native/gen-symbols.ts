@@ -25,7 +25,7 @@ export function parseHeader(text: string): Declaration[] {
 
 function ffiType(ctype: string, isReturn: boolean): string {
   if (ctype.endsWith("*")) return isReturn && ctype.includes("char") ? "cstring" : "ptr";
-  const table: Record<string, string> = { int: "i32", float: "f32", double: "f64", uint64_t: "u64", int64_t: "i64", void: "void" };
+  const table: Record<string, string> = { int: "i32", int32_t: "i32", float: "f32", double: "f64", uint64_t: "u64", int64_t: "i64", void: "void" };
   const t = table[ctype];
   if (!t) throw new Error(`dusa.h: no FFI type for C type '${ctype}'`);
   return t;

@@ -15,6 +15,10 @@ export const symbols = {
   dusa_ctx_get_storage: { args: ["ptr", "ptr"], returns: "i32" },
   dusa_ctx_set_memory_limit: { args: ["ptr", "u64"], returns: "i32" },
   dusa_sync: { args: ["ptr"], returns: "i32" },
+  dusa_graph_begin: { args: ["ptr"], returns: "i32" },
+  dusa_graph_end: { args: ["ptr", "ptr"], returns: "i32" },
+  dusa_graph_launch: { args: ["ptr", "ptr"], returns: "i32" },
+  dusa_graph_destroy: { args: ["ptr", "ptr"], returns: "i32" },
   dusa_alloc: { args: ["ptr", "ptr", "u64", "i32"], returns: "i32" },
   dusa_free: { args: ["ptr", "ptr"], returns: "i32" },
   dusa_memory_stats: { args: ["ptr", "i32", "ptr", "ptr"], returns: "i32" },
@@ -31,6 +35,9 @@ export const symbols = {
   dusa_profile_entry: { args: ["ptr", "i32", "ptr", "i32", "ptr", "ptr"], returns: "i32" },
   dusa_rng_uniform: { args: ["ptr", "ptr", "u64", "u64", "u64", "f32", "f32"], returns: "i32" },
   dusa_rng_normal: { args: ["ptr", "ptr", "u64", "u64", "u64", "f32", "f32"], returns: "i32" },
+  dusa_rng_uniform_indexed: { args: ["ptr", "ptr", "u64", "u64", "u64", "ptr", "u64", "f32", "f32"], returns: "i32" },
+  dusa_rng_normal_indexed: { args: ["ptr", "ptr", "u64", "u64", "u64", "ptr", "u64", "f32", "f32"], returns: "i32" },
+  dusa_counter_add: { args: ["ptr", "ptr", "i32", "ptr"], returns: "i32" },
   dusa_add: { args: ["ptr", "ptr", "ptr", "ptr", "u64"], returns: "i32" },
   dusa_axpy: { args: ["ptr", "ptr", "ptr", "f32", "u64"], returns: "i32" },
   dusa_scale: { args: ["ptr", "ptr", "f32", "u64"], returns: "i32" },
@@ -88,11 +95,14 @@ export const symbols = {
   dusa_embedding_backward: { args: ["ptr", "ptr", "ptr", "ptr", "i32", "i32", "i32"], returns: "i32" },
   dusa_timestep_embedding: { args: ["ptr", "ptr", "ptr", "i32", "i32", "f32"], returns: "i32" },
   dusa_select_classes: { args: ["ptr", "ptr", "ptr", "ptr", "i32", "i32", "i32", "i32", "f32", "u64", "u64"], returns: "i32" },
+  dusa_select_classes_indexed: { args: ["ptr", "ptr", "ptr", "ptr", "i32", "i32", "i32", "i32", "f32", "u64", "u64", "ptr", "u64"], returns: "i32" },
   dusa_gather_forward: { args: ["ptr", "ptr", "ptr", "ptr", "i32", "i32", "i32"], returns: "i32" },
   dusa_gather_backward: { args: ["ptr", "ptr", "ptr", "ptr", "i32", "i32", "i32"], returns: "i32" },
   dusa_flow_loss: { args: ["ptr", "ptr", "ptr", "ptr", "ptr", "ptr", "ptr", "i32", "i32", "i32", "f32", "f32", "f32", "f32"], returns: "i32" },
   dusa_adam_step: { args: ["ptr", "ptr", "ptr", "ptr", "ptr", "u64", "f64", "f64", "f64", "f64", "f64", "i32", "i32"], returns: "i32" },
   dusa_sgd_step: { args: ["ptr", "ptr", "ptr", "ptr", "u64", "f64", "f64", "f64", "f64", "i32", "i32"], returns: "i32" },
+  dusa_adam_step_counted: { args: ["ptr", "ptr", "ptr", "ptr", "ptr", "u64", "f64", "f64", "f64", "f64", "f64", "i32", "ptr", "ptr"], returns: "i32" },
+  dusa_sgd_step_counted: { args: ["ptr", "ptr", "ptr", "ptr", "u64", "f64", "f64", "f64", "f64", "i32", "ptr", "ptr"], returns: "i32" },
   dusa_l2_norm: { args: ["ptr", "ptr", "ptr", "u64"], returns: "i32" },
   dusa_clip_by_norm: { args: ["ptr", "ptr", "u64", "f32", "f32"], returns: "i32" },
 } as const;
@@ -112,6 +122,10 @@ export const parameters: Record<string, readonly (readonly [string, string])[]> 
   dusa_ctx_get_storage: [["ctx", "dusa_ctx*"], ["out", "int*"]],
   dusa_ctx_set_memory_limit: [["ctx", "dusa_ctx*"], ["bytes", "uint64_t"]],
   dusa_sync: [["ctx", "dusa_ctx*"]],
+  dusa_graph_begin: [["ctx", "dusa_ctx*"]],
+  dusa_graph_end: [["ctx", "dusa_ctx*"], ["out", "dusa_graph**"]],
+  dusa_graph_launch: [["ctx", "dusa_ctx*"], ["graph", "dusa_graph*"]],
+  dusa_graph_destroy: [["ctx", "dusa_ctx*"], ["graph", "dusa_graph*"]],
   dusa_alloc: [["ctx", "dusa_ctx*"], ["out", "void**"], ["bytes", "uint64_t"], ["tag", "int"]],
   dusa_free: [["ctx", "dusa_ctx*"], ["ptr", "void*"]],
   dusa_memory_stats: [["ctx", "dusa_ctx*"], ["tag", "int"], ["current", "uint64_t*"], ["peak", "uint64_t*"]],
@@ -128,6 +142,9 @@ export const parameters: Record<string, readonly (readonly [string, string])[]> 
   dusa_profile_entry: [["ctx", "dusa_ctx*"], ["index", "int"], ["name", "char*"], ["name_capacity", "int"], ["calls", "uint64_t*"], ["seconds", "double*"]],
   dusa_rng_uniform: [["ctx", "dusa_ctx*"], ["out", "float*"], ["n", "uint64_t"], ["seed", "uint64_t"], ["offset", "uint64_t"], ["low", "float"], ["high", "float"]],
   dusa_rng_normal: [["ctx", "dusa_ctx*"], ["out", "float*"], ["n", "uint64_t"], ["seed", "uint64_t"], ["offset", "uint64_t"], ["mean", "float"], ["std", "float"]],
+  dusa_rng_uniform_indexed: [["ctx", "dusa_ctx*"], ["out", "float*"], ["n", "uint64_t"], ["seed", "uint64_t"], ["offset", "uint64_t"], ["index", "const int32_t*"], ["stride", "uint64_t"], ["low", "float"], ["high", "float"]],
+  dusa_rng_normal_indexed: [["ctx", "dusa_ctx*"], ["out", "float*"], ["n", "uint64_t"], ["seed", "uint64_t"], ["offset", "uint64_t"], ["index", "const int32_t*"], ["stride", "uint64_t"], ["mean", "float"], ["std", "float"]],
+  dusa_counter_add: [["ctx", "dusa_ctx*"], ["counter", "int32_t*"], ["delta", "int32_t"], ["gate", "const int32_t*"]],
   dusa_add: [["ctx", "dusa_ctx*"], ["out", "dusa_act*"], ["a", "const dusa_act*"], ["b", "const dusa_act*"], ["n", "uint64_t"]],
   dusa_axpy: [["ctx", "dusa_ctx*"], ["y", "float*"], ["x", "const float*"], ["alpha", "float"], ["n", "uint64_t"]],
   dusa_scale: [["ctx", "dusa_ctx*"], ["x", "float*"], ["alpha", "float"], ["n", "uint64_t"]],
@@ -185,11 +202,14 @@ export const parameters: Record<string, readonly (readonly [string, string])[]> 
   dusa_embedding_backward: [["ctx", "dusa_ctx*"], ["dtable", "float*"], ["dout", "const dusa_act*"], ["ids", "const int32_t*"], ["N", "int"], ["C", "int"], ["V", "int"]],
   dusa_timestep_embedding: [["ctx", "dusa_ctx*"], ["out", "dusa_act*"], ["t", "const float*"], ["N", "int"], ["dim", "int"], ["max_period", "float"]],
   dusa_select_classes: [["ctx", "dusa_ctx*"], ["selected", "int32_t*"], ["normed", "const dusa_act*"], ["logits", "const dusa_act*"], ["B", "int"], ["C", "int"], ["topk", "int"], ["rand_budget", "int"], ["temperature", "float"], ["seed", "uint64_t"], ["offset", "uint64_t"]],
+  dusa_select_classes_indexed: [["ctx", "dusa_ctx*"], ["selected", "int32_t*"], ["normed", "const dusa_act*"], ["logits", "const dusa_act*"], ["B", "int"], ["C", "int"], ["topk", "int"], ["rand_budget", "int"], ["temperature", "float"], ["seed", "uint64_t"], ["offset", "uint64_t"], ["index", "const int32_t*"], ["stride", "uint64_t"]],
   dusa_gather_forward: [["ctx", "dusa_ctx*"], ["out", "dusa_act*"], ["in", "const dusa_act*"], ["idx", "const int32_t*"], ["B", "int"], ["C", "int"], ["K", "int"]],
   dusa_gather_backward: [["ctx", "dusa_ctx*"], ["din", "dusa_act*"], ["dout", "const dusa_act*"], ["idx", "const int32_t*"], ["B", "int"], ["C", "int"], ["K", "int"]],
   dusa_flow_loss: [["ctx", "dusa_ctx*"], ["terms", "float*"], ["dw", "dusa_act*"], ["dp", "dusa_act*"], ["w", "const dusa_act*"], ["p", "const dusa_act*"], ["target", "const dusa_act*"], ["B", "int"], ["K", "int"], ["D", "int"], ["w_mse", "float"], ["w_norm_l2", "float"], ["w_cosine", "float"], ["grad_scale", "float"]],
   dusa_adam_step: [["ctx", "dusa_ctx*"], ["param", "float*"], ["grad", "const float*"], ["m", "float*"], ["v", "float*"], ["n", "uint64_t"], ["lr", "double"], ["beta1", "double"], ["beta2", "double"], ["eps", "double"], ["weight_decay", "double"], ["decoupled", "int"], ["step", "int"]],
   dusa_sgd_step: [["ctx", "dusa_ctx*"], ["param", "float*"], ["grad", "const float*"], ["momentum_buf", "float*"], ["n", "uint64_t"], ["lr", "double"], ["momentum", "double"], ["dampening", "double"], ["weight_decay", "double"], ["nesterov", "int"], ["step", "int"]],
+  dusa_adam_step_counted: [["ctx", "dusa_ctx*"], ["param", "float*"], ["grad", "const float*"], ["m", "float*"], ["v", "float*"], ["n", "uint64_t"], ["lr", "double"], ["beta1", "double"], ["beta2", "double"], ["eps", "double"], ["weight_decay", "double"], ["decoupled", "int"], ["count", "const int32_t*"], ["gate", "const int32_t*"]],
+  dusa_sgd_step_counted: [["ctx", "dusa_ctx*"], ["param", "float*"], ["grad", "const float*"], ["momentum_buf", "float*"], ["n", "uint64_t"], ["lr", "double"], ["momentum", "double"], ["dampening", "double"], ["weight_decay", "double"], ["nesterov", "int"], ["count", "const int32_t*"], ["gate", "const int32_t*"]],
   dusa_l2_norm: [["ctx", "dusa_ctx*"], ["out", "float*"], ["x", "const float*"], ["n", "uint64_t"]],
   dusa_clip_by_norm: [["ctx", "dusa_ctx*"], ["x", "float*"], ["n", "uint64_t"], ["max_norm", "float"], ["norm", "float"]],
 };
@@ -205,6 +225,10 @@ export interface OpArgs {
   dusa_ctx_get_storage: [out: PtrArg];
   dusa_ctx_set_memory_limit: [bytes: number | bigint];
   dusa_sync: [];
+  dusa_graph_begin: [];
+  dusa_graph_end: [out: PtrArg];
+  dusa_graph_launch: [graph: PtrArg];
+  dusa_graph_destroy: [graph: PtrArg];
   dusa_alloc: [out: PtrArg, bytes: number | bigint, tag: number];
   dusa_free: [ptr: PtrArg];
   dusa_memory_stats: [tag: number, current: PtrArg, peak: PtrArg];
@@ -221,6 +245,9 @@ export interface OpArgs {
   dusa_profile_entry: [index: number, name: PtrArg, name_capacity: number, calls: PtrArg, seconds: PtrArg];
   dusa_rng_uniform: [out: PtrArg, n: number | bigint, seed: number | bigint, offset: number | bigint, low: number, high: number];
   dusa_rng_normal: [out: PtrArg, n: number | bigint, seed: number | bigint, offset: number | bigint, mean: number, std: number];
+  dusa_rng_uniform_indexed: [out: PtrArg, n: number | bigint, seed: number | bigint, offset: number | bigint, index: PtrArg, stride: number | bigint, low: number, high: number];
+  dusa_rng_normal_indexed: [out: PtrArg, n: number | bigint, seed: number | bigint, offset: number | bigint, index: PtrArg, stride: number | bigint, mean: number, std: number];
+  dusa_counter_add: [counter: PtrArg, delta: number, gate: PtrArg];
   dusa_add: [out: PtrArg, a: PtrArg, b: PtrArg, n: number | bigint];
   dusa_axpy: [y: PtrArg, x: PtrArg, alpha: number, n: number | bigint];
   dusa_scale: [x: PtrArg, alpha: number, n: number | bigint];
@@ -278,11 +305,14 @@ export interface OpArgs {
   dusa_embedding_backward: [dtable: PtrArg, dout: PtrArg, ids: PtrArg, N: number, C: number, V: number];
   dusa_timestep_embedding: [out: PtrArg, t: PtrArg, N: number, dim: number, max_period: number];
   dusa_select_classes: [selected: PtrArg, normed: PtrArg, logits: PtrArg, B: number, C: number, topk: number, rand_budget: number, temperature: number, seed: number | bigint, offset: number | bigint];
+  dusa_select_classes_indexed: [selected: PtrArg, normed: PtrArg, logits: PtrArg, B: number, C: number, topk: number, rand_budget: number, temperature: number, seed: number | bigint, offset: number | bigint, index: PtrArg, stride: number | bigint];
   dusa_gather_forward: [out: PtrArg, in_: PtrArg, idx: PtrArg, B: number, C: number, K: number];
   dusa_gather_backward: [din: PtrArg, dout: PtrArg, idx: PtrArg, B: number, C: number, K: number];
   dusa_flow_loss: [terms: PtrArg, dw: PtrArg, dp: PtrArg, w: PtrArg, p: PtrArg, target: PtrArg, B: number, K: number, D: number, w_mse: number, w_norm_l2: number, w_cosine: number, grad_scale: number];
   dusa_adam_step: [param: PtrArg, grad: PtrArg, m: PtrArg, v: PtrArg, n: number | bigint, lr: number, beta1: number, beta2: number, eps: number, weight_decay: number, decoupled: number, step: number];
   dusa_sgd_step: [param: PtrArg, grad: PtrArg, momentum_buf: PtrArg, n: number | bigint, lr: number, momentum: number, dampening: number, weight_decay: number, nesterov: number, step: number];
+  dusa_adam_step_counted: [param: PtrArg, grad: PtrArg, m: PtrArg, v: PtrArg, n: number | bigint, lr: number, beta1: number, beta2: number, eps: number, weight_decay: number, decoupled: number, count: PtrArg, gate: PtrArg];
+  dusa_sgd_step_counted: [param: PtrArg, grad: PtrArg, momentum_buf: PtrArg, n: number | bigint, lr: number, momentum: number, dampening: number, weight_decay: number, nesterov: number, count: PtrArg, gate: PtrArg];
   dusa_l2_norm: [out: PtrArg, x: PtrArg, n: number | bigint];
   dusa_clip_by_norm: [x: PtrArg, n: number | bigint, max_norm: number, norm: number];
 }

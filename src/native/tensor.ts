@@ -108,6 +108,7 @@ export class Tensor {
 
   free(): void {
     if (this.#ptr === 0) return;
+    if (this.ctx.recording) this.ctx.call("dusa_free", this.#ptr); // refused with the recording's error; the tensor stays live
     const ptr = this.#ptr;
     this.#ptr = 0;
     this.ctx.release(this, ptr);

@@ -67,6 +67,7 @@ export function buildRun(ctx: Context, config: Config): Built {
       taskOptimizer: optimizerConfig(config, m.lr),
       auxOptimizer: optimizerConfig(config, m.aux_lr ?? m.lr),
       gradClip: m.grad_clip,
+      graph: config.graph,
     });
   }
   const free = () => {

@@ -2,6 +2,9 @@
 // L2-normalised logits, the generative model predicts under each hypothesis from one noised latent per image,
 // and the weighted prediction is scored against the target. The task model gets gradient only through the
 // weights; the generative model's backward runs only when it is adapted.
+// enqueue() issues the whole micro-batch without reading anything back (its random streams are picked by a step index
+// in device memory, set before each micro-batch), so it can be recorded as a graph and replayed; collect() then reads
+// the results.
 import { elementBytes, type Context, type DType, type Tensor, type TensorView } from "../native/index.ts";
 import type { ConvNeXt } from "../models/convnext.ts";
 import type { SiT } from "../models/sit.ts";
@@ -48,6 +51,7 @@ export class DusaStep {
   #storage: "f32" | "bf16" = "f32";
   #phases: Record<string, number> = {};
   #clock = 0;
+  #index: Tensor; // the micro-batch's number in its task, on the device: it picks the random streams
 
   /** Milliseconds per phase since the last call: task_fwd, select, vae, gen_fwd, loss, task_bwd, gen_bwd. */
   takePhases(): Record<string, number> {
@@ -57,6 +61,7 @@ export class DusaStep {
   }
 
   #lap(phase: string): void {
+    if (this.ctx.recording) return;
     if (this.ctx.backend !== "cpu") this.ctx.sync(); // a device phase ends when its kernels do
     const now = performance.now();
     this.#phases[phase] = (this.#phases[phase] ?? 0) + now - this.#clock;
@@ -71,6 +76,7 @@ export class DusaStep {
     if (gen.config.numClasses !== this.classes) throw new Error(`dusa: the generative model has ${gen.config.numClasses} classes, the task model ${this.classes}`);
     if (s.family === "dit" && !gen.config.learnSigma) throw new Error("dusa: family dit needs a DiT (learn_sigma, 8 output channels)");
     if (s.family === "sit" && gen.config.learnSigma) throw new Error("dusa: family sit needs a SiT (4 output channels), got a DiT");
+    this.#index = ctx.alloc([1], "act", "i32").fill(0);
   }
 
   /** A buffer of this batch size, in the storage dtype unless said (saved norms, class ids and the fp32 noise). */
@@ -129,6 +135,27 @@ export class DusaStep {
    * Gradients accumulate into the trainable parameters; the caller updates every `accumulate` micro-batches.
    */
   run(xTask: Ptr, xAux: Ptr, B: number, H: number, W: number, auxSize: number, step: number, inject: Injected = {}): DusaOutput {
+    this.setIndex(step);
+    const captured = this.enqueue(xTask, xAux, B, H, W, auxSize, inject);
+    return { ...this.collect(), captured };
+  }
+
+  /** Sets the step index (the micro-batch's number in its task) that the next enqueue, or replay of one, uses. */
+  setIndex(step: number): void {
+    this.#index.write([step]);
+  }
+
+  /** The loss terms {total, mse, norm_l2, cosine} of the last micro-batch, on the device. */
+  #terms(): Tensor {
+    return this.#buf("terms", [4], "f32");
+  }
+
+  /**
+   * Issues one micro-batch (see run) at the step index set by setIndex, reading nothing back; the first call for a
+   * batch size allocates its buffers, later ones can be recorded into a graph. Results: collect().
+   * `inject` is for tests and pictures (it reads and writes the host, so it cannot be recorded).
+   */
+  enqueue(xTask: Ptr, xAux: Ptr, B: number, H: number, W: number, auxSize: number, inject: Injected = {}): Captured | undefined {
     const { ctx, task, gen, settings: s, K, classes: C } = this;
     this.#plan(B);
     const g = gen.config, S = g.inputSize, lat = g.inChannels, D = lat * S * S, BK = B * K;
@@ -145,7 +172,7 @@ export class DusaStep {
     this.#head(() => {
       ctx.call("dusa_l2norm_forward", normed, norm, logits32, B, C, 1e-12);
       if (inject.selected) selected.write(inject.selected);
-      else ctx.call("dusa_select_classes", selected, normed, logits32, B, C, s.topk, s.randBudget, s.temperature, BigInt(s.seed) ^ SELECT_STREAM, step * K * B);
+      else ctx.call("dusa_select_classes_indexed", selected, normed, logits32, B, C, s.topk, s.randBudget, s.temperature, BigInt(s.seed) ^ SELECT_STREAM, 0, this.#index, K * B);
       ctx.call("dusa_gather_forward", wlog, normed, selected, B, C, K);
       ctx.call("dusa_softmax_forward", w, wlog, B, K, 1);
     });
@@ -157,7 +184,7 @@ export class DusaStep {
     // the noise and its mixing with the latent in fp32 (the latent widened in bf16 storage), then stored
     const eps = this.#buf("eps", [B, D], "f32"), xt32 = this.#buf("xt.f32", [B, D], "f32"), target32 = this.#buf("target.f32", [B, D], "f32");
     if (inject.eps) eps.write(inject.eps);
-    else ctx.call("dusa_rng_normal", eps, B * D, BigInt(s.seed) ^ NOISE_STREAM, step * Math.ceil((B * D) / 4), 0, 1);
+    else ctx.call("dusa_rng_normal_indexed", eps, B * D, BigInt(s.seed) ^ NOISE_STREAM, 0, this.#index, Math.ceil((B * D) / 4), 0, 1);
     const [a, b] = s.family === "sit" ? [1 - s.t, s.t] : ddpmCoefficients(s.t);
     const z32 = ctx.storage === "f32" ? z0 : this.#buf("z0.f32", [B, D], "f32");
     if (z32 !== z0) ctx.call("dusa_bf16_to_f32", z32, z0, B * D);
@@ -183,7 +210,7 @@ export class DusaStep {
     const captured = inject.capture ? { xt: xt.readValues(), pred: p.readValues() } : undefined;
 
     // 8: loss and its gradients to the weights and (when the generative model adapts) to every prediction
-    const terms = new Float32Array(4);
+    const terms = this.#terms();
     const p32 = this.#widened("pred.f32", p, [BK, D]);
     const dw = this.#buf("dw", [B, K], "f32");
     const dp32 = s.adaptAux ? this.#buf("dp.f32", [BK, D], "f32") : null;
@@ -212,7 +239,34 @@ export class DusaStep {
       gen.backward(dpred);
       this.#lap("gen_bwd");
     }
-    return { logits, terms, selected: selected.read() as Int32Array, weights: w.readValues(), captured };
+    this.#logits = logits;
+    return captured;
+  }
+
+  #logits: TensorView | null = null;
+
+  /** The task model's logits of the last enqueued micro-batch (a device view, valid until the next one). */
+  get logits(): TensorView {
+    if (!this.#logits) throw new Error("dusa: no micro-batch has been enqueued");
+    return this.#logits;
+  }
+
+  /** The last enqueued micro-batch's results: its logits (on the device), loss terms, selections and weights. */
+  collect(): DusaOutput {
+    const logits = this.logits, terms = this.#terms().readFloat();
+    return { logits, terms, selected: this.#buffers.get("selected")!.read() as Int32Array, weights: this.#buffers.get("w")!.readValues() };
+  }
+
+  /** Device int32 [1]: 1 when every loss term of the last micro-batch is finite (written by enqueueFinite). */
+  finiteFlag(): Tensor {
+    return this.#buf("finite", [1], "i32");
+  }
+
+  /** Issues the finiteness test of the last micro-batch's loss terms into finiteFlag() (no read back). */
+  enqueueFinite(): Tensor {
+    const flag = this.finiteFlag();
+    this.ctx.call("dusa_all_finite", flag, this.#terms(), 4);
+    return flag;
   }
 
   /** A storage-dtype buffer zeroed when allocated: only parts of it are ever written. */
@@ -227,5 +281,6 @@ export class DusaStep {
     for (const t of this.#buffers.values()) t.free();
     this.#buffers.clear();
     this.#batch = 0;
+    this.#index.free();
   }
 }

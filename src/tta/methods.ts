@@ -7,6 +7,7 @@ import type { SiT } from "../models/sit.ts";
 import { trainAll, trainLora, trainNone, trainNorm, type Trainable } from "../nn/params.ts";
 import { DusaStep, type DusaSettings, type LatentEncoder } from "./dusa.ts";
 import { Optimizer, type OptimizerConfig } from "./optimizer.ts";
+import { StepGraphs, type GraphMode } from "./step-graphs.ts";
 
 export type AdaptMode = "all" | "norm" | "lora" | "none";
 export const trainableFor: Record<AdaptMode, Trainable> = { all: trainAll, norm: trainNorm, lora: trainLora, none: trainNone };
@@ -21,6 +22,8 @@ export interface Method {
   step(batch: MicroBatch, index: number): StepResult;
   /** episodic TTA: parameters and optimizer state back to the snapshot taken at construction */
   reset(): void;
+  /** things the run's log should say, once (e.g. graphs turned off after a failed recording) */
+  takeNotes?(): string[];
   /** continual-mode checkpoints: what must be saved to resume */
   trainables(): { model: string; values: Tensor; optimizer: Optimizer | null }[];
   free(): void;
@@ -31,6 +34,7 @@ class Phases {
   #ms: Record<string, number> = {};
   constructor(readonly ctx: Context) {}
   time<T>(phase: string, fn: () => T): T {
+    if (this.ctx.recording) return fn(); // recording runs nothing; the replay is timed as a whole
     const t0 = performance.now();
     const out = fn();
     if (this.ctx.backend !== "cpu") this.ctx.sync();
@@ -100,7 +104,7 @@ abstract class Adapting implements Method {
   abstract readonly name: string;
   protected phases: Phases;
   protected scratch: Scratch;
-  #pending = 0;
+  #pending = 0; // finite micro-batches since the last update
 
   constructor(readonly ctx: Context, readonly accumulate: number, protected optimizers: { model: string; optimizer: Optimizer; lr: number }[], readonly gradClip: number | null = null) {
     this.phases = new Phases(ctx);
@@ -128,6 +132,34 @@ abstract class Adapting implements Method {
       for (const o of this.optimizers) o.optimizer.update(o.lr);
     });
     return true;
+  }
+
+  /** Whether the next micro-batch ends an accumulation (its step updates when its loss is finite). */
+  protected get updatesNext(): boolean {
+    return this.#pending + 1 >= this.accumulate;
+  }
+
+  /** The update of a step whose finiteness the device knows (gate: int32 [1]); recordable when there is no clipping. */
+  protected enqueueUpdate(gate: Tensor): void {
+    this.phases.time("optimizer", () => {
+      if (this.gradClip !== null) this.#clip(this.gradClip);
+      for (const o of this.optimizers) o.optimizer.update(o.lr, gate);
+    });
+  }
+
+  /** After a step that issued its own gated update when `updates`: the host's count of the accumulation. */
+  protected settle(finite: boolean, updates: boolean): boolean {
+    if (!finite) {
+      if (!updates) for (const o of this.optimizers) o.optimizer.params.zeroGrads(); // an update zeroed them already
+      this.#pending = 0;
+      return false;
+    }
+    if (updates) {
+      this.#pending = 0;
+      return true;
+    }
+    this.#pending++;
+    return false;
   }
 
   /** torch.nn.utils.clip_grad_norm_ over every trained parameter (frozen gradients are zero, so whole buffers do). */
@@ -188,11 +220,13 @@ export type DusaMethodOptions = {
   taskOptimizer: OptimizerConfig;
   auxOptimizer: OptimizerConfig;
   gradClip?: number | null;
+  graph?: GraphMode;
 };
 
 export class DusaMethod extends Adapting {
   readonly name = "dusa";
   readonly dusa: DusaStep;
+  readonly graphs: StepGraphs;
   constructor(ctx: Context, readonly task: ConvNeXt, vae: LatentEncoder, readonly gen: SiT, o: DusaMethodOptions) {
     task.params.train(trainableFor[o.adaptTask]);
     gen.params.train(o.settings.adaptAux ? trainAll : trainNone);
@@ -201,16 +235,45 @@ export class DusaMethod extends Adapting {
     if (o.settings.adaptAux) optimizers.push({ model: "generative", optimizer: new Optimizer(gen.params, o.auxOptimizer), lr: o.auxOptimizer.lr });
     super(ctx, o.settings.accumulate, optimizers, o.gradClip ?? null);
     this.dusa = new DusaStep(ctx, task, vae, gen, { ...o.settings, adaptTask: o.adaptTask !== "none" });
+    this.graphs = new StepGraphs(ctx, o.graph ?? "off", o.gradClip != null ? "grad_clip reads the gradient norm on the host" : null);
   }
+
+  /**
+   * One micro-batch: the DUSA step, the predictions made before its update, and (when it ends an accumulation) the
+   * update, gated on the device by the loss being finite, so the whole step can be one graph replay.
+   */
   step(b: MicroBatch, index: number): StepResult {
-    if (!b.aux) throw new Error("dusa: the batch has no aux (VAE) input");
-    const out = this.dusa.run(b.task, b.aux, b.B, b.H, b.W, b.auxSize, index);
-    for (const [phase, ms] of Object.entries(this.dusa.takePhases())) this.phases.add(phase, ms);
-    const predictions = argmax(this.ctx, out.logits, b.B, this.task.config.numClasses, this.scratch.get("pred", [b.B], "i32"));
+    const aux = b.aux;
+    if (!aux) throw new Error("dusa: the batch has no aux (VAE) input");
+    const { ctx, dusa } = this, C = this.task.config.numClasses, updates = this.updatesNext;
+    const pred = this.scratch.get("pred", [b.B], "i32");
+    const enqueue = () => {
+      dusa.enqueue(b.task, aux, b.B, b.H, b.W, b.auxSize);
+      ctx.call("dusa_argmax", pred, dusa.logits, b.B, C);
+      const gate = dusa.enqueueFinite();
+      if (updates) this.enqueueUpdate(gate);
+    };
+    dusa.setIndex(index);
+    const key = `${b.B}x${b.H}x${b.W}/${b.auxSize}/${b.task.ptr}/${aux.ptr}/${ctx.storage}/${updates ? "update" : "accumulate"}`;
+    const t0 = performance.now();
+    const how = this.graphs.run(key, enqueue);
+    if (how === "eager") for (const [phase, ms] of Object.entries(dusa.takePhases())) this.phases.add(phase, ms);
+    const out = dusa.collect();
+    if (how !== "eager") this.phases.add("graph", performance.now() - t0);
+    const predictions = (pred.read() as Int32Array).slice(0, b.B);
     const finite = out.terms.every(Number.isFinite);
-    return { predictions, loss: out.terms[0], finite, updated: this.finish(finite) };
+    return { predictions, loss: out.terms[0], finite, updated: this.settle(finite, updates) };
   }
+
+  #noted = false;
+  takeNotes(): string[] {
+    if (this.#noted || !this.graphs.note) return [];
+    this.#noted = true;
+    return [this.graphs.note];
+  }
+
   free(): void {
+    this.graphs.free();
     super.free();
     this.dusa.free();
   }

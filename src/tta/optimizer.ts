@@ -2,6 +2,8 @@
 // contiguous ranges of trainable parameters; the state is one allocation per kind (m and v, tag optim) holding
 // those ranges packed end to end, so frozen parameters cost no state. snapshot()/restore() give episodic TTA its
 // reset: a packed copy of the trainable values, and of m and v only after an update (before one they are zero).
+// The update count lives on the device (the *_counted ops read it), so an update can be recorded into a graph and
+// skipped there by a gate (a non-finite loss) without the host knowing beforehand.
 import type { Tensor } from "../native/index.ts";
 import type { Parameters } from "../nn/params.ts";
 
@@ -12,8 +14,8 @@ export type OptimizerConfig =
 type Range = { offset: number; size: number; packed: number }; // offset in the parameter table, offset in the state
 
 export class Optimizer {
-  step = 0;
   readonly ranges: Range[];
+  #count: Tensor;
   #m: Tensor | null = null;
   #v: Tensor | null = null;
   #snapshot: { values: Tensor; m: Tensor | null; v: Tensor | null; step: number } | null = null;
@@ -29,6 +31,7 @@ export class Optimizer {
     if (this.ranges.length === 0) throw new Error("optimizer: nothing is trainable");
     if (!params.grads) throw new Error("optimizer: the parameters have no gradients (call params.train first)");
     const ctx = params.ctx, n = this.trainableCount;
+    this.#count = ctx.alloc([1], "optim", "i32").fill(0);
     this.#m = ctx.alloc([n], "optim").fill(0);
     if (config.name !== "sgd") this.#v = ctx.alloc([n], "optim").fill(0);
     else if (config.momentum === 0) {
@@ -41,19 +44,32 @@ export class Optimizer {
     return this.ranges.reduce((n, r) => n + r.size, 0);
   }
 
-  /** One update from the accumulated gradients, then zeroes them. */
-  update(lr = this.config.lr): void {
+  /** Updates made so far (read from the device). */
+  get step(): number {
+    return (this.#count.read() as Int32Array)[0];
+  }
+
+  set step(n: number) {
+    this.#count.write([n]);
+  }
+
+  /**
+   * One update from the accumulated gradients, then zeroes them. With a gate (a device int32, e.g. dusa_all_finite
+   * of the loss), a zero gate leaves parameters, state and the count as they were; the gradients are zeroed either way.
+   * Nothing here reads the device, so the update can be recorded into a graph.
+   */
+  update(lr = this.config.lr, gate: Tensor | null = null): void {
     const { ctx, values, grads } = { ctx: this.params.ctx, values: this.params.values, grads: this.params.grads! };
-    this.step++;
-    const c = this.config;
+    const c = this.config, count = this.#count;
     for (const r of this.ranges) {
       const at = (t: Tensor) => t.slice(r.offset, [r.size]), state = (t: Tensor | null) => (t ? t.slice(r.packed, [r.size]) : null);
       if (c.name === "sgd") {
-        ctx.call("dusa_sgd_step", at(values), at(grads), state(this.#m), r.size, lr, c.momentum, c.dampening, c.weightDecay, c.nesterov ? 1 : 0, this.step);
+        ctx.call("dusa_sgd_step_counted", at(values), at(grads), state(this.#m), r.size, lr, c.momentum, c.dampening, c.weightDecay, c.nesterov ? 1 : 0, count, gate);
       } else {
-        ctx.call("dusa_adam_step", at(values), at(grads), state(this.#m), state(this.#v), r.size, lr, c.betas[0], c.betas[1], c.eps, c.weightDecay, c.name === "adamw" ? 1 : 0, this.step);
+        ctx.call("dusa_adam_step_counted", at(values), at(grads), state(this.#m), state(this.#v), r.size, lr, c.betas[0], c.betas[1], c.eps, c.weightDecay, c.name === "adamw" ? 1 : 0, count, gate);
       }
     }
+    ctx.call("dusa_counter_add", count, 1, gate);
     this.params.zeroGrads();
   }
 
@@ -72,13 +88,14 @@ export class Optimizer {
     this.#freeSnapshot();
     const values = ctx.alloc([this.trainableCount], "param");
     this.#copyRanges("pack", values);
+    const step = this.step;
     const copy = (t: Tensor | null) => {
-      if (!t || this.step === 0) return null; // before the first update m and v are all zero
+      if (!t || step === 0) return null; // before the first update m and v are all zero
       const c = ctx.alloc([t.size], t.tag);
       ctx.call("dusa_copy_d2d", c, t, t.bytes);
       return c;
     };
-    this.#snapshot = { values, m: copy(this.#m), v: copy(this.#v), step: this.step };
+    this.#snapshot = { values, m: copy(this.#m), v: copy(this.#v), step };
   }
 
   restore(): void {
@@ -131,5 +148,6 @@ export class Optimizer {
     this.#m?.free();
     this.#v?.free();
     this.#m = this.#v = null;
+    this.#count.free();
   }
 }

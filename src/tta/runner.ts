@@ -128,6 +128,7 @@ export async function runTta(config: Config, sources: readonly string[] = []): P
       const mb = tensors.upload(batch.task, batch.taskShape, batch.aux, batch.auxShape);
       const r = built.method.step(mb, stats.step);
       for (const [phase, ms] of Object.entries(built.method.takePhases())) clock.add(phase, ms);
+      for (const note of built.method.takeNotes?.() ?? []) progress.log(note);
       const B = mb.B;
       let correct = 0;
       for (let i = 0; i < B; i++) if (r.predictions[i] === batch.labels[i]) correct++;

@@ -8,6 +8,7 @@ import { ModelSchema } from "./model.ts";
 export const MODES = ["episodic", "continual"] as const;
 export const DEVICES = ["auto", "cpu", "cuda"] as const;
 export const STORAGES = ["f32", "bf16"] as const;
+export const GRAPHS = ["off", "auto", "on"] as const;
 
 export const ConfigSchema = v.strictObject({
   name: v.nullable(v.pipe(v.string(), v.regex(/^[\w.-]+$/), v.description("a run name of letters, digits, '_', '.', '-'"))),
@@ -15,6 +16,7 @@ export const ConfigSchema = v.strictObject({
   device: v.picklist(DEVICES),
   threads: nonNegativeInt,
   storage: v.picklist(STORAGES),
+  graph: v.picklist(GRAPHS),
   mode: v.picklist(MODES),
   shard: v.nullable(v.pipe(v.string(), v.regex(/^\d+\/\d+$/), v.description('"i/n" with 0 <= i < n (0-based shard i of n)'))),
   resume: v.nullable(v.string()),
