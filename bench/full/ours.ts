@@ -28,10 +28,10 @@ export function stepFlops(preset: Preset, v: VariantSpec, B: number): number {
   return B * stepFlopsPerImage(stepModels(preset, v.gen), { method: "dusa", adaptTask: v.adaptTask, adaptAux: v.adaptAux }).total;
 }
 
-export function makeMethod(ctx: Context, m: Models, v: VariantSpec): DusaMethod {
+export function makeMethod(ctx: Context, m: Models, v: VariantSpec, graph: "off" | "on" = "off"): DusaMethod {
   return new DusaMethod(ctx, m.task, m.vae, m.gen, {
     settings: { family: v.gen, topk: TOPK, randBudget: RAND, temperature: 1, t: v.gen === "sit" ? 0.25 : 100, loss: { mse: 1, normL2: 0, cosine: 0 }, accumulate: 1, adaptTask: true, adaptAux: v.adaptAux, seed: 0 },
-    adaptTask: v.adaptTask, taskOptimizer: adam, auxOptimizer: adam,
+    adaptTask: v.adaptTask, taskOptimizer: adam, auxOptimizer: adam, graph,
   });
 }
 
@@ -81,15 +81,18 @@ export function peaks(mem: MemoryStats): PeakBytes {
 }
 
 export type VariantResult = {
-  id: string; label: string; B: number; steps: number; img_s: number; ms_step: number; ms_mean: number; phases: Record<string, number>;
+  id: string; label: string; graph: boolean; B: number; steps: number; img_s: number; ms_step: number; ms_mean: number; phases: Record<string, number>;
   peak_bytes: PeakBytes; snapshot_bytes: number; flops_step: number; tflops: number; mfu: number | null; loss: number | null;
 };
 
-/** One variant: fresh models (the same weights every time), 2 warm-up steps, then `steps` timed micro-batches. */
-export function measureVariant(ctx: Context, preset: Preset, v: VariantSpec, B: number, steps: number, ceilingTflops: number | null): VariantResult {
+/**
+ * One variant: fresh models (the same weights every time), 2 warm-up steps, then `steps` timed micro-batches.
+ * graph: the step recorded once (on the second warm-up step) and replayed; its phases are not separable then.
+ */
+export function measureVariant(ctx: Context, preset: Preset, v: VariantSpec, B: number, steps: number, ceilingTflops: number | null, graph = false): VariantResult {
   const models = buildModels(ctx, preset, v.gen);
-  const method = makeMethod(ctx, models, v);
-  syncPhases(ctx, models);
+  const method = makeMethod(ctx, models, v, graph ? "on" : "off");
+  if (!graph) syncPhases(ctx, models);
   const { batch, fresh, free } = makeBatch(ctx, preset, B);
   let loss: number | null = null;
   try {
@@ -116,12 +119,12 @@ export function measureVariant(ctx: Context, preset: Preset, v: VariantSpec, B: 
       phases[p] = ms / steps;
       synced += ms / steps;
     }
-    phases["update+other"] = Math.max(0, mean - synced);
+    if (!graph) phases["update+other"] = Math.max(0, mean - synced);
     const flops = stepFlops(preset, v, B);
     const trained = models.task.table.total + (v.adaptAux ? models.gen.table.total : 0);
     const tflops = (flops * (1000 / median)) / 1e12;
     return {
-      id: v.id, label: v.label, B, steps, img_s: (1000 * B) / median, ms_step: median, ms_mean: mean, phases, peak_bytes: peaks(ctx.memory()),
+      id: v.id, label: graph ? `${v.label} [graph]` : v.label, graph, B, steps, img_s: (1000 * B) / median, ms_step: median, ms_mean: mean, phases, peak_bytes: peaks(ctx.memory()),
       snapshot_bytes: 3 * 4 * trained, flops_step: flops, tflops, mfu: ceilingTflops ? tflops / ceilingTflops : null, loss,
     };
   } finally {

@@ -27,6 +27,7 @@ export type FullStepOptions = {
   device?: string; preset?: string; json?: string; batch?: number; steps?: number; variants?: string; sections?: string; weights?: string; saveWeights?: string;
   compare?: string; pytorch?: boolean | string; planOnly?: boolean; threads?: number; probeTimeout?: number; searchBudget?: number; memoryLimit?: number;
   storage?: string;
+  graph?: string;
 };
 
 const cli = cac("bun bench/full/step.ts");
@@ -44,6 +45,7 @@ cli
   .option("--pytorch [args]", "Then run bench/pytorch/step_full.py on the same device (and --save-weights' weights) and print ratios; a string adds its options")
   .option("--plan-only", "Parameter tables and planned activation bytes only; allocates nothing")
   .option("--threads <n>", "CPU threads (cpu device)", { default: 0 })
+  .option("--graph <ids>", "Variants measured again as a recorded graph replayed per step (comma list, or none)", { default: "sit-all-aux" })
   .option("--storage <s>", "f32 | bf16: the activations' storage (bf16: fp32 master weights, gradients, optimizer state)", { default: "f32" })
   .option("--probe-timeout <s>", "Seconds one max-batch probe may take", { default: 120 })
   .option("--search-budget <s>", "Seconds the max-batch search may take", { default: 240 })
@@ -67,6 +69,8 @@ export function runFullStep(o: FullStepOptions): void {
     if (!v) throw new Error(`unknown variant '${id}' (${VARIANTS.map((x) => x.id).join(", ")})`);
     return v;
   });
+  const graphed = new Set(o.graph === undefined ? ["sit-all-aux"] : String(o.graph) === "none" ? [] : String(o.graph).split(","));
+  for (const id of graphed) if (!VARIANTS.some((v) => v.id === id)) throw new Error(`--graph: unknown variant '${id}'`);
   useWeightsFrom(o.weights ?? null);
   const ctx = openContext(device, Number(o.threads), { log: null });
   const storage = o.storage ?? "f32";
@@ -115,6 +119,14 @@ export function runFullStep(o: FullStepOptions): void {
         errors[`step ${v.id}`] = String((e as Error).message).slice(0, 2000);
         result.errors = errors;
       }
+      if (graphed.has(v.id))
+        try {
+          rows.push(measureVariant(ctx, preset, v, B, steps, ceiling, true));
+        } catch (e) {
+          console.error(`step ${v.id} [graph] failed: ${(e as Error).message}`);
+          errors[`step ${v.id} graph`] = String((e as Error).message).slice(0, 2000);
+          result.errors = errors;
+        }
       result.step = rows;
       save();
     }
@@ -166,7 +178,7 @@ function runPytorch(device: string, preset: Preset, weights: string | undefined,
 
 function stepRow(r: ReturnType<typeof measureVariant>): Row {
   const row: Row = { variant: r.label, "img/s": r.img_s, "ms/step": r.ms_step };
-  for (const p of ["task_fwd", "select", "vae", "gen_fwd", "loss", "task_bwd", "gen_bwd", "update+other"]) row[p] = r.phases[p] ?? "-";
+  for (const p of ["task_fwd", "select", "vae", "gen_fwd", "loss", "task_bwd", "gen_bwd", "update+other", "graph"]) row[p] = r.phases[p] ?? "-";
   row.TFLOPs = r.tflops;
   row.MFU = r.mfu ?? "-";
   for (const tag of ["param", "grad", "optim", "act", "workspace"]) row[`${tag} MiB`] = (r.peak_bytes[tag] ?? 0) / MiB;
