@@ -19,17 +19,20 @@ constexpr int FINISH_THREADS = 1024;
 
 using dusa::AdamScalars;
 
+// one element of an Adam update: the CPU's float arithmetic in the same order
+__device__ __forceinline__ void adam_element(float* param, const float* grad, float* m, float* v, uint64_t i, const AdamScalars& s) {
+  float p0 = param[i];
+  float g = grad[i] + s.l2 * p0;
+  float p = p0 * s.decay;
+  float mi = s.b1 * m[i] + s.one_minus_b1 * g;
+  float vi = s.b2 * v[i] + s.one_minus_b2 * g * g;
+  m[i] = mi;
+  v[i] = vi;
+  param[i] = p - s.step_size * mi / (sqrtf(vi) / s.bias2_sqrt + s.epsilon);
+}
+
 __global__ void adam_kernel(float* param, const float* grad, float* m, float* v, uint64_t n, AdamScalars s) {
-  GRID_STRIDE(i, n) {
-    float p0 = param[i];
-    float g = grad[i] + s.l2 * p0;
-    float p = p0 * s.decay;
-    float mi = s.b1 * m[i] + s.one_minus_b1 * g;
-    float vi = s.b2 * v[i] + s.one_minus_b2 * g * g;
-    m[i] = mi;
-    v[i] = vi;
-    param[i] = p - s.step_size * mi / (sqrtf(vi) / s.bias2_sqrt + s.epsilon);
-  }
+  GRID_STRIDE(i, n) adam_element(param, grad, m, v, i, s);
 }
 
 // The same update with the constants formed on the device from a step count kept there; a closed gate skips it.
@@ -37,16 +40,7 @@ __global__ void adam_counted_kernel(float* param, const float* grad, float* m, f
                                     const int32_t* count, const int32_t* gate) {
   if (!dusa::gate_open(gate)) return;
   const AdamScalars s = dusa::adam_scalars_at(h, dusa::counted_step(count));
-  GRID_STRIDE(i, n) {
-    float p0 = param[i];
-    float g = grad[i] + s.l2 * p0;
-    float p = p0 * s.decay;
-    float mi = s.b1 * m[i] + s.one_minus_b1 * g;
-    float vi = s.b2 * v[i] + s.one_minus_b2 * g * g;
-    m[i] = mi;
-    v[i] = vi;
-    param[i] = p - s.step_size * mi / (sqrtf(vi) / s.bias2_sqrt + s.epsilon);
-  }
+  GRID_STRIDE(i, n) adam_element(param, grad, m, v, i, s);
 }
 
 __global__ void counter_add_kernel(int32_t* counter, int32_t delta, const int32_t* gate) {

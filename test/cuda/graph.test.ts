@@ -15,6 +15,7 @@ import { Context, type Tensor } from "../../src/native/index.ts";
 import { DusaMethod, type MicroBatch } from "../../src/tta/methods.ts";
 import { relErr } from "../util/check.ts";
 import { freshRng, freshSeed, makeRng, normal, uniform, type Rng } from "../util/random.ts";
+import { SMALL } from "../util/small-dusa.ts";
 import { acc, check, cudaSuite, inp, out, outI, type Pair } from "./harness.ts";
 
 const random32 = (rng: Rng) => Math.floor(rng.next() * 2 ** 31);
@@ -187,13 +188,7 @@ cudaSuite("cuda: graphs and step values", (pair: Pair) => {
       const tiny = gpu.backend === "cuda";
       const [c, v, s] = ["convnext-tiny-fm", "vae-tiny-fm", "sit-tiny-fm"].map(loadPreset);
       if (c.family !== "convnext" || v.family !== "vae" || s.family !== "sit") throw new Error("tiny presets");
-      const cfg = tiny
-        ? { task: c.config, vae: v.config, gen: s.config }
-        : {
-            task: { inChans: 1, numClasses: 10, depths: [1, 1, 1, 1], dims: [8, 8, 16, 16], stemPatch: 2 },
-            vae: { inChannels: 1, outChannels: 1, latentChannels: 4, blockOut: [8, 16, 16], layersPerBlock: 1, groups: 4, scalingFactor: 0.5 },
-            gen: { inputSize: 4, patchSize: 2, inChannels: 4, hidden: 32, depth: 2, heads: 4, mlpRatio: 4, numClasses: 10, learnSigma: false },
-          };
+      const cfg = tiny ? { task: c.config, vae: v.config, gen: s.config } : SMALL;
       const seed = freshSeed(), B = tiny ? 8 : 4, H = tiny ? 32 : 16;
       const weights = (() => {
         const rng = makeRng(seed);

@@ -2,11 +2,9 @@
 // predicts before its update; dusa updates every `accumulate` micro-batches; a NaN loss skips the update;
 // reset() restores parameters and optimizer state exactly.
 import { expect, test } from "bun:test";
-import { ConvNeXt } from "../../src/models/convnext.ts";
-import { SiT } from "../../src/models/sit.ts";
-import { AutoencoderKL } from "../../src/models/vae.ts";
 import { DusaMethod, SourceMethod, TentMethod, type MicroBatch } from "../../src/tta/methods.ts";
 import { cpuContext } from "../util/context.ts";
+import { smallDusaModels } from "../util/small-dusa.ts";
 import { freshRng, normal, uniform } from "../util/random.ts";
 
 const ctx = cpuContext();
@@ -14,15 +12,7 @@ const adam = { name: "adam" as const, lr: 1e-2, betas: [0.9, 0.999] as [number, 
 
 function models() {
   const rng = freshRng();
-  const task = new ConvNeXt(ctx, { inChans: 1, numClasses: 10, depths: [1, 1, 1, 1], dims: [8, 8, 16, 16], stemPatch: 2 });
-  task.params.values.write(normal(rng, task.table.total, 0.3));
-  const vae = new AutoencoderKL(ctx, { inChannels: 1, outChannels: 1, latentChannels: 4, blockOut: [8, 16, 16], layersPerBlock: 1, groups: 4, scalingFactor: 0.5 }, { encoder: true, decoder: false });
-  vae.params.values.write(normal(rng, vae.table.total, 0.1));
-  const gen = new SiT(ctx, { inputSize: 4, patchSize: 2, inChannels: 4, hidden: 32, depth: 2, heads: 4, mlpRatio: 4, numClasses: 10, learnSigma: false });
-  const pos = gen.params.p("pos_embed").read();
-  gen.params.values.write(normal(rng, gen.table.total, 0.1));
-  gen.params.p("pos_embed").write(pos);
-  return { task, vae, gen, rng };
+  return { ...smallDusaModels(ctx, rng), rng };
 }
 
 function batch(rng: ReturnType<typeof freshRng>, B = 4): MicroBatch {

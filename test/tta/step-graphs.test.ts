@@ -3,32 +3,17 @@
 // decisions and parameters, bit for bit, through accumulation, a non-finite loss (the update gated shut on the
 // device), a batch-size change (the graphs go stale and the step warms up again) and an episodic reset.
 import { expect, test } from "bun:test";
-import { ConvNeXt } from "../../src/models/convnext.ts";
-import { SiT } from "../../src/models/sit.ts";
-import { AutoencoderKL } from "../../src/models/vae.ts";
 import { DusaMethod, type MicroBatch } from "../../src/tta/methods.ts";
 import { StepGraphs } from "../../src/tta/step-graphs.ts";
 import { cpuContext } from "../util/context.ts";
+import { smallDusaModels } from "../util/small-dusa.ts";
 import { freshSeed, makeRng, normal, uniform } from "../util/random.ts";
 
 const ctx = cpuContext();
 const adam = { name: "adam" as const, lr: 1e-2, betas: [0.9, 0.999] as [number, number], eps: 1e-8, weightDecay: 0 };
 
-function models(seed: number) {
-  const rng = makeRng(seed);
-  const task = new ConvNeXt(ctx, { inChans: 1, numClasses: 10, depths: [1, 1, 1, 1], dims: [8, 8, 16, 16], stemPatch: 2 });
-  task.params.values.write(normal(rng, task.table.total, 0.3));
-  const vae = new AutoencoderKL(ctx, { inChannels: 1, outChannels: 1, latentChannels: 4, blockOut: [8, 16, 16], layersPerBlock: 1, groups: 4, scalingFactor: 0.5 }, { encoder: true, decoder: false });
-  vae.params.values.write(normal(rng, vae.table.total, 0.1));
-  const gen = new SiT(ctx, { inputSize: 4, patchSize: 2, inChannels: 4, hidden: 32, depth: 2, heads: 4, mlpRatio: 4, numClasses: 10, learnSigma: false });
-  const pos = gen.params.p("pos_embed").read();
-  gen.params.values.write(normal(rng, gen.table.total, 0.1));
-  gen.params.p("pos_embed").write(pos);
-  return { task, vae, gen };
-}
-
 function method(seed: number, graph: "off" | "on") {
-  const m = models(seed);
+  const m = smallDusaModels(ctx, makeRng(seed));
   const settings = { family: "sit" as const, topk: 2, randBudget: 2, temperature: 1, t: 0.25, loss: { mse: 1, normL2: 0.5, cosine: 0.5 }, accumulate: 2, adaptTask: true, adaptAux: true, seed: 5 };
   return { ...m, dusa: new DusaMethod(ctx, m.task, m.vae, m.gen, { settings, adaptTask: "all", taskOptimizer: adam, auxOptimizer: { ...adam, lr: 1e-3 }, graph }) };
 }
