@@ -8,7 +8,7 @@
 
 namespace {
 thread_local char last_error[1024] = "";
-thread_local std::string* first_failure = nullptr;
+thread_local dusa::FirstFailure* first_failure = nullptr;
 const char* tag_names[DUSA_TAG_COUNT] = {"param", "grad", "optim", "act", "workspace", "data"};
 }  // namespace
 
@@ -19,9 +19,10 @@ int fail(int code, const char* fmt, ...) {
   va_start(args, fmt);
   vsnprintf(last_error, sizeof(last_error), fmt, args);
   va_end(args);
-  if (first_failure && first_failure->empty()) {
+  if (first_failure && first_failure->code == DUSA_OK) {
+    first_failure->code = code;
     try {
-      *first_failure = last_error;
+      first_failure->message = last_error;
     } catch (...) {
       // the message stays in last_error
     }
@@ -29,7 +30,11 @@ int fail(int code, const char* fmt, ...) {
   return code;
 }
 
-void keep_first_failure(std::string* first) { first_failure = first; }
+FirstFailure* keep_first_failure(FirstFailure* first) {
+  FirstFailure* previous = first_failure;
+  first_failure = first;
+  return previous;
+}
 
 const char* tag_name(int tag) { return tag >= 0 && tag < DUSA_TAG_COUNT ? tag_names[tag] : "unknown tag"; }
 
@@ -90,7 +95,17 @@ float* workspace(dusa_ctx* ctx, uint64_t floats) {
          "recorded (run the step once before recording it)", (unsigned long long)floats, (unsigned long long)c->workspace_floats);
     return nullptr;
   }
-  if (c->workspace) release(ctx, c->workspace);
+  if (c->workspace && c->live_graphs > 0) {
+    // a recorded graph still uses the old address: keep it until the last graph goes (Core::release_retired)
+    try {
+      c->retired_workspaces.push_back(c->workspace);
+    } catch (...) {
+      fail(DUSA_ERR_OOM, "workspace: out of host memory");
+      return nullptr;
+    }
+  } else if (c->workspace) {
+    release(ctx, c->workspace);
+  }
   c->workspace = nullptr;
   c->workspace_floats = 0;
   void* p = nullptr;

@@ -14,8 +14,13 @@ namespace dusa {
 // Records the message as the thread's last error and returns code.
 int fail(int code, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
 
-// While set (a graph being recorded on this thread), the first failure's message is also kept in *first.
-void keep_first_failure(std::string* first);
+// The first failure of a span of calls (a graph being recorded on this thread): its status and message.
+struct FirstFailure {
+  int code = DUSA_OK;
+  std::string message;
+};
+// While set, the thread's first failure is also kept in *first; nullptr stops. The previous target is returned.
+FirstFailure* keep_first_failure(FirstFailure* first);
 
 const char* tag_name(int tag);
 
@@ -32,7 +37,9 @@ struct Core {
   uint64_t workspace_floats = 0;
   bool profiling = false;
   bool capturing = false;          // a graph is being recorded (CUDA): no allocation, no host round trip
-  std::string capture_failure;     // the first error of the recording, if any (dusa_graph_end returns it)
+  FirstFailure capture_failure;    // the first error of the recording, if any (dusa_graph_end returns it)
+  int live_graphs = 0;             // recorded graphs not yet destroyed: they hold the workspace's address
+  std::vector<void*> retired_workspaces;  // workspaces replaced while graphs were alive (freed with the last one)
   std::vector<std::string> profile_names;
   std::vector<uint64_t> profile_calls;
   std::vector<double> profile_seconds;

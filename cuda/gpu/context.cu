@@ -172,6 +172,8 @@ int dusa_ctx_destroy(dusa_ctx* ctx) {
   CHECK_PTR(ctx);
   cudaSetDevice(ctx->device);
   if (ctx->capturing) {  // abandon an unfinished recording so the stream can be waited on and destroyed
+    if (ctx->capture_thread != std::this_thread::get_id())
+      return dusa::fail(DUSA_ERR_INVALID, "dusa_ctx_destroy: a graph is being recorded on this context by another thread; end it there first");
     cudaGraph_t partial = nullptr;
     cudaStreamEndCapture(ctx->stream, &partial);
     if (partial) cudaGraphDestroy(partial);

@@ -492,6 +492,7 @@ struct BlasLt {
 // The context's cuBLASLt state (created on first use), or nullptr when the library is absent.
 BlasLt* blaslt_state(dusa_ctx* ctx) {
   if (ctx->blaslt) return static_cast<BlasLt*>(ctx->blaslt);
+  if (ctx->capturing) return nullptr;  // not created inside a graph (dusa_graph_begin prepares it): our GEMM there
   const LtApi* api = lt_api();
   if (!api) return nullptr;
   BlasLt* lt = new (std::nothrow) BlasLt();
@@ -632,6 +633,10 @@ int gemm_blas(dusa_ctx* ctx, BlasLt* lt, const GemmArgs& g, const char* op) {
 }  // namespace
 
 namespace dusa {
+
+void blaslt_prepare(dusa_ctx* ctx) {
+  if (!ctx->reference && (ctx->gemm_path == DUSA_GEMM_AUTO || ctx->gemm_path == DUSA_GEMM_BLAS)) blaslt_state(ctx);
+}
 
 void blaslt_destroy(dusa_ctx* ctx) {
   BlasLt* lt = static_cast<BlasLt*>(ctx->blaslt);

@@ -6,6 +6,7 @@
 #include <cuda_runtime.h>
 
 #include <cstdint>
+#include <thread>
 #include <vector>
 
 #include "core.h"
@@ -34,6 +35,7 @@ struct dusa_ctx : dusa::Core {
   unsigned long long* guard = nullptr;         // device word: (check << 40) | element of a replay's first failed check
   std::vector<dusa::GraphCheck> graph_checks;  // the checks of the graph being recorded
   std::vector<struct dusa_graph*> graphs;      // live graphs (destroyed with the context)
+  std::thread::id capture_thread;              // the thread recording (CUDA captures belong to a thread)
 };
 
 namespace dusa {
@@ -56,6 +58,8 @@ int scalar_finish(dusa_ctx* ctx, void* out, uint64_t bytes, const char* op);
 int refuse_while_capturing(const dusa_ctx* ctx, const char* op, const char* what);
 // Destroys every live graph of the context (graph.cu).
 void graphs_destroy(dusa_ctx* ctx);
+// Creates the context's cuBLASLt state now if its GEMM path may use it (gemm.cu): never inside a recording.
+void blaslt_prepare(dusa_ctx* ctx);
 
 // Times one public entry point when the context is profiling (synchronises the stream at both ends; not while
 // a graph is recorded).

@@ -36,40 +36,59 @@ void stop_recording(dusa_ctx* ctx) {
   dusa::keep_first_failure(nullptr);
 }
 
+// Frees the workspaces replaced while graphs held their addresses, once no graph is left.
+void release_retired(dusa_ctx* ctx) {
+  if (ctx->live_graphs > 0) return;
+  for (void* p : ctx->retired_workspaces) dusa::release(ctx, p);
+  ctx->retired_workspaces.clear();
+}
+
 }  // namespace
 
 extern "C" {
 
+// A recording belongs to the thread that begins it (CUDA stream capture in thread-local mode), one at a time per thread.
 int dusa_graph_begin(dusa_ctx* ctx) {
   DUSA_CTX(ctx);
   cudaSetDevice(ctx->device);
   CHECK_ARG(!ctx->capturing, "dusa_graph_begin: a graph is already being recorded on this context");
+  dusa::FirstFailure* other = dusa::keep_first_failure(nullptr);
+  if (other) {  // refused without counting as a failure of that recording
+    int status = dusa::fail(DUSA_ERR_INVALID, "dusa_graph_begin: this thread is already recording a graph on another context");
+    dusa::keep_first_failure(other);
+    return status;
+  }
+  dusa::blaslt_prepare(ctx);  // cuBLASLt's handle and workspace are made outside the recording
   ctx->graph_checks.clear();
-  ctx->capture_failure.clear();
+  ctx->capture_failure = dusa::FirstFailure{};
   cudaError_t err = cudaStreamBeginCapture(ctx->stream, cudaStreamCaptureModeThreadLocal);
   if (err != cudaSuccess) return dusa::cuda_fail(err, __func__, "cudaStreamBeginCapture");
   ctx->capturing = true;
+  ctx->capture_thread = std::this_thread::get_id();
   dusa::keep_first_failure(&ctx->capture_failure);
   return DUSA_OK;
 }
 
 int dusa_graph_end(dusa_ctx* ctx, dusa_graph** out) {
   DUSA_CTX(ctx);
-  CHECK_PTR(out);
-  *out = nullptr;
+  if (out) *out = nullptr;
   cudaSetDevice(ctx->device);
   CHECK_ARG(ctx->capturing, "dusa_graph_end: no graph is being recorded (call dusa_graph_begin first)");
+  CHECK_ARG(ctx->capture_thread == std::this_thread::get_id(),
+            "dusa_graph_end: the recording belongs to the thread that began it; end it there");
   stop_recording(ctx);
   cudaGraph_t graph = nullptr;
   cudaError_t err = cudaStreamEndCapture(ctx->stream, &graph);
   std::vector<dusa::GraphCheck> checks;
   checks.swap(ctx->graph_checks);
-  if (!ctx->capture_failure.empty() || err != cudaSuccess) {
+  if (ctx->capture_failure.code != DUSA_OK || err != cudaSuccess || !out) {
     if (graph) cudaGraphDestroy(graph);
     cudaGetLastError();
-    if (!ctx->capture_failure.empty())
-      return dusa::fail(DUSA_ERR_INVALID, "dusa_graph_end: the recording failed: %s", ctx->capture_failure.c_str());
-    return dusa::cuda_fail(err, __func__, "cudaStreamEndCapture (a call not allowed in a graph invalidated the recording)");
+    if (ctx->capture_failure.code != DUSA_OK)
+      return dusa::fail(ctx->capture_failure.code, "dusa_graph_end: the recording failed: %s", ctx->capture_failure.message.c_str());
+    if (err != cudaSuccess)
+      return dusa::cuda_fail(err, __func__, "cudaStreamEndCapture (a call not allowed in a graph invalidated the recording)");
+    return dusa::fail(DUSA_ERR_INVALID, "dusa_graph_end: out is null (the recording was ended and discarded)");
   }
   dusa_graph* g = new (std::nothrow) dusa_graph();
   if (!g) {
@@ -90,6 +109,7 @@ int dusa_graph_end(dusa_ctx* ctx, dusa_graph** out) {
     delete g;
     return dusa::fail(DUSA_ERR_OOM, "dusa_graph_end: out of host memory");
   }
+  ctx->live_graphs++;
   *out = g;
   return DUSA_OK;
 }
@@ -118,9 +138,11 @@ int dusa_graph_destroy(dusa_ctx* ctx, dusa_graph* graph) {
   for (size_t i = 0; i < ctx->graphs.size(); i++) {
     if (ctx->graphs[i] != graph) continue;
     ctx->graphs.erase(ctx->graphs.begin() + (long)i);
-    cudaStreamSynchronize(ctx->stream);  // a replay in flight still uses it
+    // no wait: dusa_graph_launch has waited for every replay, and a recording may be open on the stream
     cudaError_t err = cudaGraphExecDestroy(graph->exec);
     delete graph;
+    ctx->live_graphs--;
+    if (!ctx->capturing) release_retired(ctx);
     return err == cudaSuccess ? DUSA_OK : dusa::cuda_fail(err, __func__, "cudaGraphExecDestroy");
   }
   return dusa::fail(DUSA_ERR_INVALID, "dusa_graph_destroy: %p is not a live graph of this context", (void*)graph);
@@ -136,6 +158,8 @@ void graphs_destroy(dusa_ctx* ctx) {
     delete g;
   }
   ctx->graphs.clear();
+  ctx->live_graphs = 0;  // the retired workspaces are freed with the context's other allocations
+  ctx->retired_workspaces.clear();
 }
 
 }  // namespace dusa

@@ -89,6 +89,7 @@ __global__ void guard_kernel(unsigned long long* guard, Pred pred, uint64_t n, u
 }
 
 constexpr uint64_t kGuardElements = 1ull << 40;  // elements a guard word can name
+constexpr uint64_t kGuardChecks = 1ull << 23;    // checks it can name (the top bits; the all-ones word means none)
 
 // *index = the first i in [0, n) with pred(i), or -1 when none. `scratch` is 8 bytes of device memory (8-aligned),
 // e.g. the start of the op's workspace. Synchronises the stream (the answer is needed on the host). While a graph is
@@ -100,6 +101,7 @@ inline int first_match(dusa_ctx* ctx, Pred pred, uint64_t n, void* scratch, int6
   if (n == 0) return DUSA_OK;
   if (ctx->capturing) {
     if (n > kGuardElements) return fail(DUSA_ERR_INVALID, "%s: %llu elements are too many to check inside a graph", op, (unsigned long long)n);
+    if (ctx->graph_checks.size() >= kGuardChecks) return fail(DUSA_ERR_INVALID, "%s: more than %llu argument checks in one graph", op, (unsigned long long)kGuardChecks);
     try {
       ctx->graph_checks.push_back(check);
     } catch (...) {

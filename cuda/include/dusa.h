@@ -82,7 +82,10 @@ DUSA_API int dusa_sync(dusa_ctx* ctx);
  * needs the host is refused with an error: allocation (dusa_alloc, a workspace that would grow: run the step once
  * before recording), host copies, dusa_sync, scalar outputs in host memory. Argument checks that read device data
  * (class ids, non-finite inputs) become replay checks: the kernels skip a bad element and dusa_graph_launch reports
- * the first one, naming its op. Per-step values live on the device (the *_indexed and *_counted ops).
+ * the first one, naming its op — after the whole graph has run, so that replay's results are to be discarded.
+ * Per-step values live on the device (the *_indexed and *_counted ops). A recording belongs to the thread that began
+ * it (one at a time per thread); scalar outputs must be allocations of the recording context. A workspace replaced
+ * while graphs exist is kept until the last of them is destroyed (they hold its address).
  * The CPU backend answers DUSA_ERR_UNSUPPORTED: its callers replay their recorded calls themselves. */
 typedef struct dusa_graph dusa_graph;
 DUSA_API int dusa_graph_begin(dusa_ctx* ctx);

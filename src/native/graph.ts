@@ -34,7 +34,7 @@ export class Graph {
 
   free(): void {
     if (this.#freed) return;
-    this.#freed = true;
     this.owner.destroyGraph(this);
+    this.#freed = true;
   }
 }

@@ -148,6 +148,8 @@ cudaSuite("cuda: graphs and step values", (pair: Pair) => {
     const sym = gpu.lib.symbols as unknown as Record<string, (...a: unknown[]) => number>;
     const h = gpu.handle, out64 = new BigUint64Array(1), small = gpu.zeros([16]);
     const wide = gpu.zeros([1 << 26]); // a valid input for a selection whose workspace would have to grow to 512 MB
+    const norm = gpu.alloc([1]);
+    gpu.call("dusa_l2_norm", norm, small, 16); // its workspace (2 floats) exists before the recordings
     const attempts: [string, () => number, RegExp][] = [
       ["allocation", () => sym.dusa_alloc(h, out64, 1024, 3), /dusa_alloc: allocating is not allowed while a graph is being recorded/],
       ["host scalar output", () => sym.dusa_l2_norm(h, new Float32Array(1), small.ptr, 16), /dusa_l2_norm: a scalar output in host memory is not allowed/],
@@ -170,6 +172,47 @@ cudaSuite("cuda: graphs and step values", (pair: Pair) => {
     expect(lastError(gpu)).toMatch(/not a live graph of this context/);
     small.free();
     wide.free();
+    norm.free();
+  });
+
+  test("a workspace replaced while a graph lives is kept for it, and freed with the last graph", () => {
+    if (pair.gpu.backend !== "cuda") return;
+    const ctx = Context.create("cuda"), rng = freshRng();
+    const B = 4, C = 50, normed = ctx.upload(normal(rng, B * C), [B, C]), sel = ctx.alloc([B, 3], "act", "i32"), at = int(ctx, 7);
+    ctx.call("dusa_select_classes_indexed", sel, normed, normed, B, C, 2, 1, 1, 9n, 0n, at, 3 * B);
+    const graph = ctx.record(() => ctx.call("dusa_select_classes_indexed", sel, normed, normed, B, C, 2, 1, 1, 9n, 0n, at, 3 * B));
+    const held = ctx.memory().workspace.current;
+    const wideC = 1 << 22, wide = ctx.upload(normal(rng, wideC), [1, wideC]), wideSel = ctx.alloc([1, 3], "act", "i32");
+    ctx.call("dusa_select_classes", wideSel, wide, wide, 1, wideC, 2, 1, 1, 9n, 0n); // grows the workspace past 32 MiB
+    const grown = ctx.memory().workspace.current;
+    expect(grown).toBeGreaterThan(held + 2 * 4 * wideC); // the old one is still there, beside the new one
+    sel.fill(-1);
+    graph.replay();
+    const want = pair.cpu.alloc([B, 3], "act", "i32"), cpuNormed = pair.cpu.upload(normed.readFloat(), [B, C]);
+    inF32(pair.cpu, () => pair.cpu.call("dusa_select_classes", want, cpuNormed, cpuNormed, B, C, 2, 1, 1, 9n, BigInt(7 * 3 * B)));
+    expect(Array.from(sel.read())).toEqual(Array.from(want.read()));
+    graph.free();
+    expect(ctx.memory().workspace.current).toBeLessThan(grown); // the retired workspace went with the last graph
+    want.free();
+    cpuNormed.free();
+    ctx.destroy();
+  });
+
+  test("one recording per thread; dusa_graph_end with a null out ends and discards the recording", () => {
+    if (pair.gpu.backend !== "cuda") return;
+    const a = Context.create("cuda"), b = Context.create("cuda");
+    const sa = a.lib.symbols as unknown as Record<string, (...x: unknown[]) => number>;
+    expect(sa.dusa_graph_begin(a.handle)).toBe(0);
+    expect(sa.dusa_graph_begin(b.handle)).toBe(1);
+    expect(lastError(b)).toMatch(/already recording a graph on another context/);
+    expect(sa.dusa_graph_end(a.handle, null)).toBe(1);
+    expect(lastError(a)).toMatch(/out is null \(the recording was ended and discarded\)/);
+    expect(sa.dusa_graph_begin(b.handle)).toBe(0); // the thread is free again
+    const out = new BigUint64Array(1);
+    expect(sa.dusa_graph_end(b.handle, out)).toBe(0);
+    expect(sa.dusa_graph_destroy(b.handle, Number(out[0]))).toBe(0);
+    a.destroy();
+    b.destroy();
   });
 
   test("graphs still alive when their context is destroyed are released with it", () => {
