@@ -52,6 +52,7 @@ export class DusaStep {
   #phases: Record<string, number> = {};
   #clock = 0;
   #index: Tensor; // the micro-batch's number in its task, on the device: it picks the random streams
+  #logits: TensorView | null = null; // the task model's logits of the last enqueued micro-batch
 
   /** Milliseconds per phase since the last call: task_fwd, select, vae, gen_fwd, loss, task_bwd, gen_bwd. */
   takePhases(): Record<string, number> {
@@ -243,8 +244,6 @@ export class DusaStep {
     return captured;
   }
 
-  #logits: TensorView | null = null;
-
   /** The task model's logits of the last enqueued micro-batch (a device view, valid until the next one). */
   get logits(): TensorView {
     if (!this.#logits) throw new Error("dusa: no micro-batch has been enqueued");
@@ -257,14 +256,9 @@ export class DusaStep {
     return { logits, terms, selected: this.#buffers.get("selected")!.read() as Int32Array, weights: this.#buffers.get("w")!.readValues() };
   }
 
-  /** Device int32 [1]: 1 when every loss term of the last micro-batch is finite (written by enqueueFinite). */
-  finiteFlag(): Tensor {
-    return this.#buf("finite", [1], "i32");
-  }
-
-  /** Issues the finiteness test of the last micro-batch's loss terms into finiteFlag() (no read back). */
+  /** Issues the finiteness test of the last micro-batch's loss terms: a device int32 [1], 1 when all are finite. */
   enqueueFinite(): Tensor {
-    const flag = this.finiteFlag();
+    const flag = this.#buf("finite", [1], "i32");
     this.ctx.call("dusa_all_finite", flag, this.#terms(), 4);
     return flag;
   }
