@@ -45,7 +45,7 @@ export function buildRun(ctx: Context, config: Config): Built {
   const source = m.name === "source" ? null : convnext(ctx, config, false, []);
   let vae: AutoencoderKL | null = null, gen: SiT | null = null, method: Method;
   if (m.name === "source") method = new SourceMethod(ctx, task);
-  else if (m.name === "tent") method = new TentMethod(ctx, task, optimizerConfig(config, m.lr), m.accumulate, m.grad_clip);
+  else if (m.name === "tent") method = new TentMethod(ctx, task, optimizerConfig(config, m.lr), m.accumulate, m.grad_clip, config.graph);
   else {
     const vp = loadPreset(config.model.vae), gp = loadPreset(config.model.generative);
     if (vp.family !== "vae") throw new Error(`model.vae: ${config.model.vae} is not a VAE preset`);

@@ -99,39 +99,45 @@ export class SourceMethod implements Method {
   }
 }
 
-/** Counts micro-batches towards an update and discards accumulated gradients after a non-finite loss. */
+/**
+ * Counts micro-batches towards an update and discards accumulated gradients after a non-finite loss. A step issues
+ * its device work in one function (forward, loss, backward, and the update gated on the device by the loss being
+ * finite) that runs eagerly or as a recorded graph (StepGraphs), then reads its results.
+ */
 abstract class Adapting implements Method {
   abstract readonly name: string;
   protected phases: Phases;
   protected scratch: Scratch;
+  readonly graphs: StepGraphs;
   #pending = 0; // finite micro-batches since the last update
+  #noted = false;
 
-  constructor(readonly ctx: Context, readonly accumulate: number, protected optimizers: { model: string; optimizer: Optimizer; lr: number }[], readonly gradClip: number | null = null) {
+  constructor(readonly ctx: Context, readonly accumulate: number, protected optimizers: { model: string; optimizer: Optimizer; lr: number }[], readonly gradClip: number | null = null, graph: GraphMode = "off") {
     this.phases = new Phases(ctx);
     this.scratch = new Scratch(ctx);
     for (const o of optimizers) o.optimizer.snapshot();
+    this.graphs = new StepGraphs(ctx, graph, gradClip !== null ? "grad_clip reads the gradient norm on the host" : null);
   }
 
   takePhases() {
     return this.phases.take();
   }
 
+  takeNotes(): string[] {
+    if (this.#noted || !this.graphs.note) return [];
+    this.#noted = true;
+    return [this.graphs.note];
+  }
+
   abstract step(b: MicroBatch, index: number): StepResult;
 
-  /** After a micro-batch's backward: update every `accumulate` finite micro-batches. */
-  protected finish(finite: boolean): boolean {
-    if (!finite) {
-      for (const o of this.optimizers) o.optimizer.params.zeroGrads();
-      this.#pending = 0;
-      return false;
-    }
-    if (++this.#pending < this.accumulate) return false;
-    this.#pending = 0;
-    this.phases.time("optimizer", () => {
-      if (this.gradClip !== null) this.#clip(this.gradClip);
-      for (const o of this.optimizers) o.optimizer.update(o.lr);
-    });
-    return true;
+  /** Runs a step's device work eagerly or as a graph; the replay's wall time is the phase "graph". */
+  protected runStep(key: string, enqueue: () => void): "eager" | "graph" {
+    const t0 = performance.now();
+    const how = this.graphs.run(key, enqueue);
+    if (how === "eager") return "eager";
+    this.phases.add("graph", performance.now() - t0);
+    return "graph";
   }
 
   /** Whether the next micro-batch ends an accumulation (its step updates when its loss is finite). */
@@ -188,6 +194,7 @@ abstract class Adapting implements Method {
   }
 
   free(): void {
+    this.graphs.free();
     this.scratch.free();
     for (const o of this.optimizers) o.optimizer.free();
   }
@@ -195,22 +202,30 @@ abstract class Adapting implements Method {
 
 export class TentMethod extends Adapting {
   readonly name = "tent";
-  constructor(ctx: Context, readonly task: ConvNeXt, optimizer: OptimizerConfig, accumulate: number, gradClip: number | null = null) {
+  constructor(ctx: Context, readonly task: ConvNeXt, optimizer: OptimizerConfig, accumulate: number, gradClip: number | null = null, graph: GraphMode = "off") {
     task.params.train(trainNorm);
-    super(ctx, accumulate, [{ model: "task", optimizer: new Optimizer(task.params, optimizer), lr: optimizer.lr }], gradClip);
+    super(ctx, accumulate, [{ model: "task", optimizer: new Optimizer(task.params, optimizer), lr: optimizer.lr }], gradClip, graph);
   }
+
+  /** Mean softmax entropy of the predictions, its backward always (a non-finite loss is gated out of the update). */
   step(b: MicroBatch, _index = 0): StepResult {
-    const { ctx, task } = this, C = task.config.numClasses;
-    const logits = this.phases.time("task_fwd", () => task.forward(b.task, b.B, b.H, b.W));
-    const predictions = argmax(ctx, logits, b.B, C, this.scratch.get("pred", [b.B], "i32"));
-    const loss = new Float32Array(1), dlogits = this.scratch.get("dlogits", [b.B, C], ctx.storage);
-    this.phases.time("loss", () => {
-      ctx.call("dusa_entropy_forward", loss, logits, b.B, C);
-      ctx.call("dusa_entropy_backward", dlogits, logits, b.B, C, 1 / this.accumulate);
-    });
-    const finite = Number.isFinite(loss[0]);
-    if (finite) this.phases.time("task_bwd", () => task.backward(dlogits));
-    return { predictions, loss: loss[0], finite, updated: this.finish(finite) };
+    const { ctx, task } = this, C = task.config.numClasses, updates = this.updatesNext;
+    const pred = this.scratch.get("pred", [b.B], "i32"), loss = this.scratch.get("loss", [1]), finite = this.scratch.get("finite", [1], "i32");
+    const dlogits = this.scratch.get("dlogits", [b.B, C], ctx.storage);
+    const enqueue = () => {
+      const logits = this.phases.time("task_fwd", () => task.forward(b.task, b.B, b.H, b.W));
+      ctx.call("dusa_argmax", pred, logits, b.B, C);
+      this.phases.time("loss", () => {
+        ctx.call("dusa_entropy_forward", loss, logits, b.B, C);
+        ctx.call("dusa_entropy_backward", dlogits, logits, b.B, C, 1 / this.accumulate);
+      });
+      ctx.call("dusa_all_finite", finite, loss, 1);
+      this.phases.time("task_bwd", () => task.backward(dlogits));
+      if (updates) this.enqueueUpdate(finite);
+    };
+    this.runStep(`${b.B}x${b.H}x${b.W}/${b.task.ptr}/${ctx.storage}/${updates ? "update" : "accumulate"}`, enqueue);
+    const value = loss.readFloat()[0], isFinite = Number.isFinite(value);
+    return { predictions: (pred.read() as Int32Array).slice(0, b.B), loss: value, finite: isFinite, updated: this.settle(isFinite, updates) };
   }
 }
 
@@ -226,16 +241,14 @@ export type DusaMethodOptions = {
 export class DusaMethod extends Adapting {
   readonly name = "dusa";
   readonly dusa: DusaStep;
-  readonly graphs: StepGraphs;
   constructor(ctx: Context, readonly task: ConvNeXt, vae: LatentEncoder, readonly gen: SiT, o: DusaMethodOptions) {
     task.params.train(trainableFor[o.adaptTask]);
     gen.params.train(o.settings.adaptAux ? trainAll : trainNone);
     const optimizers: { model: string; optimizer: Optimizer; lr: number }[] = [];
     if (o.adaptTask !== "none") optimizers.push({ model: "task", optimizer: new Optimizer(task.params, o.taskOptimizer), lr: o.taskOptimizer.lr });
     if (o.settings.adaptAux) optimizers.push({ model: "generative", optimizer: new Optimizer(gen.params, o.auxOptimizer), lr: o.auxOptimizer.lr });
-    super(ctx, o.settings.accumulate, optimizers, o.gradClip ?? null);
+    super(ctx, o.settings.accumulate, optimizers, o.gradClip ?? null, o.graph ?? "off");
     this.dusa = new DusaStep(ctx, task, vae, gen, { ...o.settings, adaptTask: o.adaptTask !== "none" });
-    this.graphs = new StepGraphs(ctx, o.graph ?? "off", o.gradClip != null ? "grad_clip reads the gradient norm on the host" : null);
   }
 
   /**
@@ -255,25 +268,14 @@ export class DusaMethod extends Adapting {
     };
     dusa.setIndex(index);
     const key = `${b.B}x${b.H}x${b.W}/${b.auxSize}/${b.task.ptr}/${aux.ptr}/${ctx.storage}/${updates ? "update" : "accumulate"}`;
-    const t0 = performance.now();
-    const how = this.graphs.run(key, enqueue);
-    if (how === "eager") for (const [phase, ms] of Object.entries(dusa.takePhases())) this.phases.add(phase, ms);
+    if (this.runStep(key, enqueue) === "eager") for (const [phase, ms] of Object.entries(dusa.takePhases())) this.phases.add(phase, ms);
     const out = dusa.collect();
-    if (how !== "eager") this.phases.add("graph", performance.now() - t0);
     const predictions = (pred.read() as Int32Array).slice(0, b.B);
     const finite = out.terms.every(Number.isFinite);
     return { predictions, loss: out.terms[0], finite, updated: this.settle(finite, updates) };
   }
 
-  #noted = false;
-  takeNotes(): string[] {
-    if (this.#noted || !this.graphs.note) return [];
-    this.#noted = true;
-    return [this.graphs.note];
-  }
-
   free(): void {
-    this.graphs.free();
     super.free();
     this.dusa.free();
   }

@@ -3,7 +3,7 @@
 // decisions and parameters, bit for bit, through accumulation, a non-finite loss (the update gated shut on the
 // device), a batch-size change (the graphs go stale and the step warms up again) and an episodic reset.
 import { expect, test } from "bun:test";
-import { DusaMethod, type MicroBatch } from "../../src/tta/methods.ts";
+import { DusaMethod, TentMethod, type MicroBatch } from "../../src/tta/methods.ts";
 import { StepGraphs } from "../../src/tta/step-graphs.ts";
 import { cpuContext } from "../util/context.ts";
 import { smallDusaModels } from "../util/small-dusa.ts";
@@ -65,6 +65,35 @@ test("graph replay equals the eager step bit for bit: accumulation, a gated non-
     for (const model of [m.task, m.vae, m.gen]) model.free();
   }
   for (const b of [...sizes[4], ...sizes[2]]) for (const t of [b.task, b.aux!]) t.free();
+});
+
+test("tent: graph replay equals the eager step bit for bit, a NaN batch gated out of the update", () => {
+  const seed = freshSeed(), rng = makeRng(seed ^ 0x7e47);
+  const make = (graph: "off" | "on") => {
+    const m = smallDusaModels(ctx, makeRng(seed));
+    m.vae.free();
+    m.gen.free();
+    return { task: m.task, tent: new TentMethod(ctx, m.task, { ...adam, lr: 1e-3 }, 2, null, graph), batch: buffers(4) };
+  };
+  const eager = make("off"), graphed = make("on");
+  const runs: string[] = [];
+  for (let i = 0; i < 8; i++) {
+    const x = i === 4 ? new Float32Array(4 * 256).fill(Number.NaN) : normal(rng, 4 * 256);
+    for (const m of [eager, graphed]) m.batch.task.write(x);
+    const re = eager.tent.step(eager.batch, i), rg = graphed.tent.step(graphed.batch, i);
+    const label = `step ${i} seed ${seed}`;
+    expect([label, Array.from(rg.predictions), Object.is(rg.loss, re.loss), rg.finite, rg.updated]).toEqual([label, Array.from(re.predictions), true, re.finite, re.updated]);
+    runs.push("graph" in graphed.tent.takePhases() ? "g" : "e");
+    eager.tent.takePhases();
+  }
+  expect(runs.join("")).toBe("eegggggg");
+  expect(Array.from(graphed.task.params.values.readFloat())).toEqual(Array.from(eager.task.params.values.readFloat()));
+  for (const m of [eager, graphed]) {
+    m.tent.free();
+    m.task.free();
+    m.batch.task.free();
+    m.batch.aux!.free();
+  }
 });
 
 test("graph modes: auto records on CUDA only; grad_clip keeps steps eager (auto) or is refused (on)", () => {
