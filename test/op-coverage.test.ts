@@ -1,6 +1,6 @@
 // Every op of dusa.h is tested on every backend: each compute op's name appears in a CPU test (test/, outside
 // test/cuda/) and in a CUDA test (test/cuda/). Context, memory, copy and profiler functions are exercised through
-// the Context class (test/runtime.test.ts and the CUDA runtime test) and are not listed here.
+// the Context class (test/runtime.test.ts and the CUDA runtime test) and are not listed here; so are the graph functions.
 import { expect, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -13,6 +13,8 @@ const runtimeApi = new Set([
   "dusa_ctx_get_threads", "dusa_ctx_set_reference", "dusa_ctx_set_gemm_path", "dusa_ctx_set_memory_limit", "dusa_ctx_set_storage", "dusa_ctx_get_storage", "dusa_sync",
   "dusa_alloc", "dusa_free", "dusa_memory_stats", "dusa_memory_reset_peak", "dusa_copy_h2d", "dusa_copy_d2h",
   "dusa_copy_d2d", "dusa_fill", "dusa_profile_enable", "dusa_profile_reset", "dusa_profile_count", "dusa_profile_entry",
+  // graphs: through Context.record (test/graph.test.ts, test/cuda/graph.test.ts, which also calls them raw)
+  "dusa_graph_begin", "dusa_graph_end", "dusa_graph_launch", "dusa_graph_destroy",
 ]);
 
 function testSources(dir: string): string[] {
